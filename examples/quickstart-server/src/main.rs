@@ -1,0 +1,2 @@
+//! Quickstart server.
+fn main() {}

@@ -1,0 +1,2 @@
+//! Server-Sent Events for axum.
+#![deny(missing_docs)]
