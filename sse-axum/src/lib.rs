@@ -1,4 +1,80 @@
-//! Server-Sent Events for axum.
+//! Server-Sent Events (`text/event-stream`) for axum.
+//!
+//! ```
+//! use axum::{Router, routing::get};
+//! use futures_util::stream::{self, StreamExt as _};
+//! use sse_axum::{Event, LastEventId, SseLayer, SseStream};
+//! use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+//!
+//! /// Three numbered ticks, resuming after the last id the client saw.
+//! async fn ticks(last_event_id: Option<LastEventId>) -> SseStream {
+//!     let start = last_event_id
+//!         .and_then(|id| id.as_str().parse::<u64>().ok())
+//!         .map_or(1, |n| n + 1);
+//!     // `Event::id` refuses ids with line breaks: a stream of `Result<Event, EventError>`.
+//!     SseStream::new(stream::iter(start..start + 3).map(|n| {
+//!         Event::new().id(n.to_string()).map(|event| event.data(format!("tick {n}")))
+//!     }))
+//! }
+//!
+//! #[tokio::main]
+//! async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//!     let app = Router::new().route("/ticks", get(ticks)).layer(SseLayer::new());
+//!     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+//!     let addr = listener.local_addr()?;
+//!     tokio::spawn(async move { axum::serve(listener, app).await });
+//!
+//!     // A client reconnecting after event 5.
+//!     let mut tcp = tokio::net::TcpStream::connect(addr).await?;
+//!     tcp.write_all(b"GET /ticks HTTP/1.1\r\nHost: localhost\r\nLast-Event-ID: 5\r\nConnection: close\r\n\r\n")
+//!         .await?;
+//!     let mut response = String::new();
+//!     tcp.read_to_string(&mut response).await?;
+//!     assert!(response.starts_with("HTTP/1.1 200 OK"));
+//!     assert!(response.contains("content-type: text/event-stream"));
+//!     assert!(response.contains("id: 6\ndata: tick 6\n\n"));
+//!     assert!(response.contains("id: 8\ndata: tick 8\n\n"));
+//!     Ok(())
+//! }
+//! ```
+//!
+//! # What is here
+//!
+//! - [`Event`]: one event, built field by field. It is the one place that writes the wire
+//!   format, and it cannot break a stream: multi-line data and comments are split the way
+//!   clients split them (`\r\n`, `\r`, `\n` each end one line), and an `event` type or `id` that
+//!   would break its line is refused with an [`EventError`] instead of a panic.
+//! - [`SseStream`]: the responder, from any stream of events ([`SseStream::new`]) or fed by an
+//!   [`EventSender`] ([`SseStream::channel`]), with [`KeepAlive`] comments during silence.
+//!   Each event is encoded once; the body only passes bytes on, each as soon as it exists.
+//! - [`LastEventId`]: the extractor for the `Last-Event-ID` header (or the `lastEventId` query
+//!   parameter of EventSource polyfills); use `Option<LastEventId>` for "fresh or resuming".
+//! - [`SseLayer`]: a tower layer for cache headers, graceful shutdown of open streams and a
+//!   limit on open streams.
+//!
+//! # Features
+//!
+//! - `json`: [`Event::json_data`], via `serde_json`.
 #![deny(missing_docs)]
 // Library code must not panic on anything input can reach; tests may unwrap.
-#![cfg_attr(not(test), warn(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
+#![cfg_attr(
+    not(test),
+    warn(clippy::unwrap_used, clippy::expect_used, clippy::panic)
+)]
+
+mod event;
+pub mod hub;
+mod last_event_id;
+pub mod layer;
+mod stream;
+
+pub use event::{Event, EventError};
+pub use hub::{
+    EventId, Hub, HubBuilder, HubError, HubStats, SlowConsumerPolicy, Subscribe, Subscription,
+};
+pub use last_event_id::{
+    LAST_EVENT_ID, LAST_EVENT_ID_QUERY, LastEventId, LastEventIdConfig, LastEventIdRejection,
+    LastEventIdRejectionReason,
+};
+pub use layer::{SseLayer, SseService};
+pub use stream::{EventSender, IntoSseItem, KeepAlive, SendError, SseStream, TrySendError};

@@ -1,0 +1,345 @@
+//! A chat over Server-Sent Events, as a library so tests build the router in-process.
+//!
+//! | route | what it does |
+//! | --- | --- |
+//! | `GET /chat/sse?username=NAME` | the user's stream: events `broadcast` and `direct` |
+//! | `POST /chat/broadcast?from=A&message=M` | sends to every connected user |
+//! | `POST /chat/direct?from=A&to=B&message=M` | sends to every connection of user `B` |
+//! | `GET /chat/users` | `{"users":["alice","hertz"]}`: who is connected now |
+//! | `GET /` | the chat page |
+//!
+//! Every event's data is a [`ChatMessage`] in JSON and carries a hub id, so a reconnecting
+//! client (a browser's `EventSource`, `sse-cat`) resumes with `Last-Event-ID` without losing
+//! anything still in the history. The POST parameters may also come as an
+//! `application/x-www-form-urlencoded` body.
+//!
+//! Direct messages use one hub topic per user (`user:<name>`): each connection subscribes to
+//! `broadcast` and `user:<name>` and resumes both from one `Last-Event-ID`.
+//!
+//! ```no_run
+//! # async fn demo() -> std::io::Result<()> {
+//! let config = chat_example::Config::default();
+//! let router = chat_example::app(config);
+//! let listener = tokio::net::TcpListener::bind("127.0.0.1:8888").await?;
+//! axum::serve(listener, router).await
+//! # }
+//! ```
+#![deny(missing_docs)]
+#![cfg_attr(
+    not(test),
+    warn(clippy::unwrap_used, clippy::expect_used, clippy::panic)
+)]
+
+mod message;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, Query, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use bytes::Bytes;
+use sse_axum::{Event, Hub, HubError, LastEventId, SseLayer, Subscribe};
+use tokio_util::sync::CancellationToken;
+
+pub use message::{ChatMessage, MessageKind, rfc3339_now, rfc3339_utc};
+
+/// The hub topic every connection subscribes to for broadcasts.
+pub const BROADCAST_TOPIC: &str = "broadcast";
+
+/// The hub topic of one user's direct messages: `user:<name>`.
+///
+/// ```
+/// assert_eq!(chat_example::user_topic("hertz"), "user:hertz");
+/// ```
+pub fn user_topic(name: &str) -> String {
+    format!("user:{name}")
+}
+
+/// How the chat runs; start from [`Config::default`] and change the fields you need.
+///
+/// More fields may come (a Redis URL for a shared hub), hence `#[non_exhaustive]`.
+///
+/// ```
+/// let mut config = chat_example::Config::default();
+/// config.history = 50;
+/// config.max_message_bytes = 1024;
+/// # let _ = config;
+/// ```
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct Config {
+    /// Events kept per topic for resuming clients (`--history`); default 1000.
+    pub history: usize,
+    /// The largest message in bytes of UTF-8 (`--max-message`); larger ones get
+    /// `413 Payload Too Large`. Default 4096.
+    pub max_message_bytes: usize,
+    /// The longest user name in characters; default 64.
+    pub max_name_chars: usize,
+    /// Cancelled on shutdown: every open stream then ends, so a graceful shutdown does not
+    /// wait for clients that never hang up.
+    pub shutdown: CancellationToken,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            history: 1000,
+            max_message_bytes: 4096,
+            max_name_chars: 64,
+            shutdown: CancellationToken::new(),
+        }
+    }
+}
+
+/// Builds the hub the chat publishes through, as `config` says.
+pub fn build_hub(config: &Config) -> Hub {
+    Hub::builder().history_len(config.history).build()
+}
+
+/// The chat's router with a hub of its own (see [`build_hub`]).
+pub fn app(config: Config) -> Router {
+    let hub = build_hub(&config);
+    app_with_hub(config, hub)
+}
+
+/// The chat's router publishing through `hub`; keep a clone of the hub to
+/// [`close`](Hub::close) it on shutdown.
+pub fn app_with_hub(config: Config, hub: Hub) -> Router {
+    // Form bodies percent-encode: up to 3 bytes per byte, plus the other parameters.
+    let body_limit = config
+        .max_message_bytes
+        .saturating_mul(3)
+        .saturating_add(4096);
+    let sse_layer = SseLayer::new().graceful_shutdown(config.shutdown.clone());
+    let state = Arc::new(AppState { hub, config });
+    Router::new()
+        .route("/", get(page))
+        .route("/chat.css", get(stylesheet))
+        .route("/chat.js", get(script))
+        .route("/chat/sse", get(stream).layer(sse_layer))
+        .route("/chat/broadcast", post(broadcast))
+        .route("/chat/direct", post(direct))
+        .route("/chat/users", get(users))
+        .layer(DefaultBodyLimit::max(body_limit))
+        .with_state(state)
+}
+
+#[derive(Debug)]
+struct AppState {
+    hub: Hub,
+    config: Config,
+}
+
+type Shared = State<Arc<AppState>>;
+
+/// A refused request: a status and a plain-text message.
+#[derive(Debug)]
+struct Refusal(StatusCode, String);
+
+impl IntoResponse for Refusal {
+    fn into_response(self) -> Response {
+        // A `String` body is sent as `text/plain; charset=utf-8`.
+        (self.0, self.1).into_response()
+    }
+}
+
+fn bad_request(message: impl Into<String>) -> Refusal {
+    Refusal(StatusCode::BAD_REQUEST, message.into())
+}
+
+fn hub_error(error: HubError) -> Refusal {
+    match error {
+        HubError::InvalidLastEventId(e) => bad_request(format!("invalid Last-Event-ID: {e}")),
+        HubError::Closed => Refusal(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "the server is shutting down".to_owned(),
+        ),
+        other => {
+            tracing::error!(error = %other, "hub error");
+            Refusal(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal error".to_owned(),
+            )
+        }
+    }
+}
+
+/// The request's parameters: the query string, then a form body for those not in the query.
+struct Params(HashMap<String, String>);
+
+impl Params {
+    fn new(query: HashMap<String, String>, body: &Bytes) -> Result<Params, Refusal> {
+        let mut params = query;
+        if !body.is_empty() {
+            let form: Vec<(String, String)> = serde_urlencoded::from_bytes(body)
+                .map_err(|_| bad_request("the body is not a url-encoded form"))?;
+            for (key, value) in form {
+                params.entry(key).or_insert(value);
+            }
+        }
+        Ok(Params(params))
+    }
+
+    /// A required, non-empty parameter.
+    fn required(&self, name: &str) -> Result<&str, Refusal> {
+        match self.0.get(name).map(String::as_str) {
+            None => Err(bad_request(format!("missing parameter: {name}"))),
+            Some("") => Err(bad_request(format!("parameter {name} is empty"))),
+            Some(value) => Ok(value),
+        }
+    }
+
+    /// A required user name: non-empty, not too long, no control characters.
+    fn user(&self, name: &str, config: &Config) -> Result<&str, Refusal> {
+        let value = self.required(name)?;
+        if value.chars().count() > config.max_name_chars {
+            return Err(bad_request(format!(
+                "parameter {name} is longer than {} characters",
+                config.max_name_chars
+            )));
+        }
+        if value.chars().any(char::is_control) {
+            return Err(bad_request(format!(
+                "parameter {name} contains a control character"
+            )));
+        }
+        Ok(value)
+    }
+
+    /// The message: non-empty and within the size limit.
+    fn message(&self, config: &Config) -> Result<&str, Refusal> {
+        let message = self.required("message")?;
+        if message.len() > config.max_message_bytes {
+            return Err(Refusal(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                format!("message is larger than {} bytes", config.max_message_bytes),
+            ));
+        }
+        Ok(message)
+    }
+}
+
+async fn stream(
+    State(state): Shared,
+    Query(query): Query<HashMap<String, String>>,
+    last_event_id: Option<LastEventId>,
+) -> Result<Response, Refusal> {
+    let params = Params(query);
+    let username = params.user("username", &state.config)?;
+    let request = Subscribe::new([BROADCAST_TOPIC.to_owned(), user_topic(username)])
+        .last_event_id(last_event_id.clone());
+    let subscription = state.hub.subscribe(request).await.map_err(hub_error)?;
+    tracing::info!(
+        user = username,
+        last_event_id = last_event_id.as_ref().map(LastEventId::as_str),
+        "connected"
+    );
+    Ok(subscription.into_response())
+}
+
+async fn broadcast(
+    State(state): Shared,
+    Query(query): Query<HashMap<String, String>>,
+    body: Bytes,
+) -> Result<StatusCode, Refusal> {
+    let params = Params::new(query, &body)?;
+    let from = params.user("from", &state.config)?;
+    let message = params.message(&state.config)?;
+    publish(&state, MessageKind::Broadcast, from, "", message).await
+}
+
+async fn direct(
+    State(state): Shared,
+    Query(query): Query<HashMap<String, String>>,
+    body: Bytes,
+) -> Result<StatusCode, Refusal> {
+    let params = Params::new(query, &body)?;
+    let from = params.user("from", &state.config)?;
+    let to = params.user("to", &state.config)?;
+    let message = params.message(&state.config)?;
+    if state.hub.subscriber_count(&user_topic(to)) == 0 {
+        return Err(Refusal(
+            StatusCode::NOT_FOUND,
+            format!("user {to} is not connected"),
+        ));
+    }
+    publish(&state, MessageKind::Direct, from, to, message).await
+}
+
+async fn publish(
+    state: &AppState,
+    kind: MessageKind,
+    from: &str,
+    to: &str,
+    message: &str,
+) -> Result<StatusCode, Refusal> {
+    let data = ChatMessage {
+        kind,
+        from: from.to_owned(),
+        to: to.to_owned(),
+        message: message.to_owned(),
+        timestamp: rfc3339_now(),
+    };
+    let internal = |what: &str| {
+        tracing::error!("{what}");
+        Refusal(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal error".to_owned(),
+        )
+    };
+    let event = Event::new()
+        .event(kind.as_str())
+        .and_then(|e| e.json_data(&data))
+        .map_err(|e| internal(&format!("cannot build event: {e}")))?;
+    let topic = match kind {
+        MessageKind::Broadcast => BROADCAST_TOPIC.to_owned(),
+        MessageKind::Direct => user_topic(to),
+    };
+    let id = state.hub.publish(topic, event).await.map_err(hub_error)?;
+    tracing::info!(%id, kind = kind.as_str(), from, to, bytes = message.len(), "sent");
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Who is connected: `{"users": [...]}`, sorted.
+async fn users(State(state): Shared) -> Response {
+    let mut users: Vec<String> = state
+        .hub
+        .topics()
+        .into_iter()
+        .filter_map(|topic| topic.strip_prefix("user:").map(str::to_owned))
+        .collect();
+    users.sort();
+    users.dedup();
+    let body = serde_json::json!({ "users": users }).to_string();
+    ([(header::CONTENT_TYPE, "application/json")], body).into_response()
+}
+
+const INDEX_HTML: &str = include_str!("../static/index.html");
+const CHAT_CSS: &str = include_str!("../static/chat.css");
+const CHAT_JS: &str = include_str!("../static/chat.js");
+
+async fn page() -> Response {
+    static_file("text/html; charset=utf-8", INDEX_HTML)
+}
+
+async fn stylesheet() -> Response {
+    static_file("text/css; charset=utf-8", CHAT_CSS)
+}
+
+async fn script() -> Response {
+    static_file("text/javascript; charset=utf-8", CHAT_JS)
+}
+
+fn static_file(content_type: &'static str, body: &'static str) -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, content_type),
+            (header::CACHE_CONTROL, "no-cache"),
+        ],
+        body,
+    )
+        .into_response()
+}

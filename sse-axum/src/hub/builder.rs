@@ -1,0 +1,225 @@
+//! [`HubBuilder`]: the hub's limits, policies and hooks.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+
+use super::replay::HistoryLimits;
+use super::subscriber::SubscriberInfo;
+use super::{Hub, SlowConsumerPolicy};
+use crate::{Event, KeepAlive};
+
+/// A lifecycle hook.
+pub(crate) type Hook = Box<dyn Fn(&SubscriberInfo) + Send + Sync>;
+
+/// The settings a built hub runs with.
+pub(crate) struct Config {
+    pub(crate) limits: HistoryLimits,
+    pub(crate) queue: usize,
+    pub(crate) policy: SlowConsumerPolicy,
+    /// The reset event, encoded once, without an id.
+    pub(crate) reset_frame: Bytes,
+    pub(crate) keep_alive: KeepAlive,
+    pub(crate) on_subscribe: Option<Hook>,
+    pub(crate) on_unsubscribe: Option<Hook>,
+}
+
+/// Configures a [`Hub`]; made by [`Hub::builder`].
+///
+/// ```
+/// use std::time::Duration;
+/// use sse_axum::hub::{Hub, SlowConsumerPolicy};
+/// use sse_axum::{Event, KeepAlive};
+///
+/// let hub = Hub::builder()
+///     .history_len(500)
+///     .history_age(Duration::from_secs(60))
+///     .subscriber_queue(32)
+///     .slow_consumer(SlowConsumerPolicy::Disconnect)
+///     .reset_event(Event::new().event("resync")?.data("reload"))
+///     .keep_alive(KeepAlive::new().interval(Duration::from_secs(10)))
+///     .build();
+/// # drop(hub);
+/// # Ok::<(), sse_axum::EventError>(())
+/// ```
+#[must_use]
+pub struct HubBuilder {
+    limits: HistoryLimits,
+    queue: usize,
+    policy: SlowConsumerPolicy,
+    reset_event: Option<Event>,
+    keep_alive: KeepAlive,
+    on_subscribe: Option<Hook>,
+    on_unsubscribe: Option<Hook>,
+}
+
+impl HubBuilder {
+    /// The default number of events kept per topic.
+    pub const DEFAULT_HISTORY_LEN: usize = 1000;
+    /// The default age after which an event leaves the history.
+    pub const DEFAULT_HISTORY_AGE: Duration = Duration::from_secs(5 * 60);
+    /// The default number of events a subscriber may have waiting.
+    pub const DEFAULT_SUBSCRIBER_QUEUE: usize = 128;
+
+    pub(crate) fn new() -> Self {
+        Self {
+            limits: HistoryLimits {
+                len: Self::DEFAULT_HISTORY_LEN,
+                age: Some(Self::DEFAULT_HISTORY_AGE),
+            },
+            queue: Self::DEFAULT_SUBSCRIBER_QUEUE,
+            policy: SlowConsumerPolicy::default(),
+            reset_event: None,
+            keep_alive: KeepAlive::new(),
+            on_subscribe: None,
+            on_unsubscribe: None,
+        }
+    }
+
+    /// The number of events kept per topic for replay (default
+    /// [`DEFAULT_HISTORY_LEN`](Self::DEFAULT_HISTORY_LEN)). 0 keeps no history: every
+    /// resume after an event was published gets the reset event.
+    pub fn history_len(mut self, n: usize) -> Self {
+        self.limits.len = n;
+        self
+    }
+
+    /// The age after which an event leaves the history (default
+    /// [`DEFAULT_HISTORY_AGE`](Self::DEFAULT_HISTORY_AGE), five minutes). Together with
+    /// [`history_len`](Self::history_len) this bounds the memory a topic can hold, and lets a
+    /// topic nobody publishes to any more be forgotten. [`Duration::MAX`] keeps events until
+    /// the count limit pushes them out.
+    pub fn history_age(mut self, d: Duration) -> Self {
+        self.limits.age = (d != Duration::MAX).then_some(d);
+        self
+    }
+
+    /// The number of published events a subscriber may have waiting to be written (default
+    /// [`DEFAULT_SUBSCRIBER_QUEUE`](Self::DEFAULT_SUBSCRIBER_QUEUE); 0 is treated as 1).
+    /// When it is full the [`slow_consumer`](Self::slow_consumer) policy applies. Replayed
+    /// history does not count against it.
+    pub fn subscriber_queue(mut self, n: usize) -> Self {
+        self.queue = n.max(1);
+        self
+    }
+
+    /// What happens to a subscriber whose queue is full (default
+    /// [`SlowConsumerPolicy::DropOldest`]).
+    pub fn slow_consumer(mut self, p: SlowConsumerPolicy) -> Self {
+        self.policy = p;
+        self
+    }
+
+    /// The event sent when a subscriber missed events: its `Last-Event-ID` is older than the
+    /// history or unknown, or [`SlowConsumerPolicy::DropOldest`] dropped events it had not
+    /// read yet. An id set on it is not sent (the client keeps the id of the last event it
+    /// really received).
+    ///
+    /// The default is `event: reset` with empty data, which a browser delivers to
+    /// `source.addEventListener("reset", ..)`.
+    pub fn reset_event(mut self, e: Event) -> Self {
+        self.reset_event = Some(e);
+        self
+    }
+
+    /// The keep-alive of the [`SseStream`](crate::SseStream) each subscription turns into
+    /// (default [`KeepAlive::new`]).
+    pub fn keep_alive(mut self, k: KeepAlive) -> Self {
+        self.keep_alive = k;
+        self
+    }
+
+    /// Called after a subscriber is registered, outside the hub's lock (the hook may call the
+    /// hub). It runs in the task that subscribed, so it should be quick and must not panic.
+    pub fn on_subscribe(mut self, f: impl Fn(&SubscriberInfo) + Send + Sync + 'static) -> Self {
+        self.on_subscribe = Some(Box::new(f));
+        self
+    }
+
+    /// Called once per subscriber when it leaves the hub: its [`Subscription`](super::Subscription)
+    /// was dropped (the client went away), it was disconnected as a slow consumer, or the hub
+    /// was closed. Called outside the hub's lock; it should be quick and must not panic.
+    pub fn on_unsubscribe(mut self, f: impl Fn(&SubscriberInfo) + Send + Sync + 'static) -> Self {
+        self.on_unsubscribe = Some(Box::new(f));
+        self
+    }
+
+    /// Builds the hub.
+    #[must_use]
+    pub fn build(self) -> Hub {
+        let reset_event = match self.reset_event {
+            Some(event) => without_id(event),
+            None => default_reset_event(),
+        };
+        Hub::from_config(Arc::new(Config {
+            limits: self.limits,
+            queue: self.queue,
+            policy: self.policy,
+            reset_frame: reset_event.to_bytes(),
+            keep_alive: self.keep_alive,
+            on_subscribe: self.on_subscribe,
+            on_unsubscribe: self.on_unsubscribe,
+        }))
+    }
+}
+
+/// The event without its `id` field (rebuilt field by field; only when it has one).
+fn without_id(event: Event) -> Event {
+    if event.id_str().is_none() {
+        return event;
+    }
+    let mut out = match event.event_type() {
+        // The type was checked when it was set; it cannot fail now.
+        Some(event_type) => Event::new().event(event_type).unwrap_or_default(),
+        None => Event::new(),
+    };
+    for comment in event.comments() {
+        out = out.comment(comment);
+    }
+    if let Some(retry) = event.retry_duration() {
+        out = out.retry(retry);
+    }
+    if let Some(data) = event.data_str() {
+        out = out.data(data);
+    }
+    out
+}
+
+fn default_reset_event() -> Event {
+    let event = Event::new().data("");
+    // "reset" has no line break, so this cannot fail; keep a data-only event if it ever did.
+    event.clone().event("reset").unwrap_or(event)
+}
+
+impl Default for HubBuilder {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl fmt::Debug for HubBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("HubBuilder")
+            .field("history_len", &self.limits.len)
+            .field("history_age", &self.limits.age)
+            .field("subscriber_queue", &self.queue)
+            .field("slow_consumer", &self.policy)
+            .field("reset_event", &self.reset_event)
+            .field("keep_alive", &self.keep_alive)
+            .field("on_subscribe", &self.on_subscribe.is_some())
+            .field("on_unsubscribe", &self.on_unsubscribe.is_some())
+            .finish()
+    }
+}
+
+impl fmt::Debug for Config {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Config")
+            .field("limits", &self.limits)
+            .field("queue", &self.queue)
+            .field("policy", &self.policy)
+            .finish_non_exhaustive()
+    }
+}

@@ -1,0 +1,606 @@
+//! Fan-out with replay: [`Hub`] publishes events to topics, and every subscriber of a topic
+//! receives them, resuming after its `Last-Event-ID` from a bounded history.
+//!
+//! ```
+//! use axum::{Router, extract::State, http::StatusCode, routing::get};
+//! use sse_axum::hub::{Hub, Subscribe, Subscription};
+//! use sse_axum::{Event, LastEventId};
+//!
+//! async fn events(
+//!     State(hub): State<Hub>,
+//!     last_event_id: Option<LastEventId>,
+//! ) -> Result<Subscription, (StatusCode, String)> {
+//!     let request = Subscribe::new(["broadcast", "user:alice"]).last_event_id(last_event_id);
+//!     hub.subscribe(request)
+//!         .await
+//!         .map_err(|error| (StatusCode::BAD_REQUEST, error.to_string()))
+//! }
+//!
+//! # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), sse_axum::hub::HubError> {
+//! let hub = Hub::new();
+//! let app: Router = Router::new().route("/events", get(events)).with_state(hub.clone());
+//! // Elsewhere: every subscriber of "broadcast" receives it, with an id to resume from.
+//! let id = hub.publish("broadcast", Event::new().data("hello")).await?;
+//! # drop((app, id));
+//! # Ok(()) }
+//! ```
+//!
+//! # How it works
+//!
+//! Publishing encodes the event once, with the id the hub gives it, into one [`Bytes`] frame.
+//! That frame (a reference count, never a copy) goes into the topic's history and into the
+//! bounded queue of each of this process's subscribers of the topic. No task runs per
+//! subscriber: the queue wakes the task serving the subscriber's response.
+//!
+//! Ids and history live behind an internal backend seam (an in-memory backend today, a shared
+//! one such as Redis Streams later); the local fan-out is separate from it.
+//!
+//! # The seam between replay and live events
+//!
+//! One lock covers publishing (assigning the id, recording the history, queueing the frame for
+//! each subscriber) and subscribing (reading the history, registering the subscriber). So a
+//! new subscriber's snapshot of the history ends exactly where its live events begin: an event
+//! published before the registration is in the snapshot and not queued, one published after
+//! is queued and not in the snapshot. No gap, no duplicate. Holding the lock is cheap because
+//! publishing only pushes into bounded queues (it never waits for a subscriber) and
+//! subscribing only clones reference counts; lifecycle hooks run after the lock is released.
+//!
+//! # What a subscriber receives
+//!
+//! - **No `Last-Event-ID`**: live events only. [`Subscribe::with_history`] asks for the
+//!   retained history first.
+//! - **A `Last-Event-ID` still covered by the history** of every subscribed topic: exactly the
+//!   events after it, oldest first, then live events. An id from any topic works: ids are
+//!   positions in one sequence across all the hub's topics, so a subscriber of several topics
+//!   resumes all of them from the last id it saw.
+//! - **An id older than the history**, or from before this hub started, or **from the future**
+//!   (the server restarted): the reset event (see [`HubBuilder::reset_event`]), then the
+//!   retained events it has not seen (the whole retained history for a future id), then live
+//!   events.
+//! - **Text that is not an [`EventId`]**: [`HubError::InvalidLastEventId`] (answer 400).
+//!
+//! # Slow consumers and memory
+//!
+//! Each subscriber has a bounded queue; when it is full the [`SlowConsumerPolicy`] drops the
+//! oldest queued event (and sends the reset event) or disconnects the subscriber. History is
+//! bounded per topic by count and age, and a topic without history or subscribers is
+//! forgotten. An idle subscriber holds no buffer.
+
+mod backend;
+mod builder;
+mod error;
+mod id;
+mod policy;
+mod registry;
+mod replay;
+mod subscriber;
+mod subscription;
+
+use std::fmt;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+
+use bytes::{Bytes, BytesMut};
+use tokio::time::Instant;
+
+pub use builder::HubBuilder;
+pub use error::HubError;
+pub use id::{EventId, ParseEventIdError, ParseEventIdErrorKind};
+pub use policy::SlowConsumerPolicy;
+pub use subscriber::SubscriberInfo;
+pub use subscription::{Frame, FrameKind, Subscription};
+
+use backend::{Backend, MemoryBackend, ResumeFrom};
+use builder::Config;
+use registry::Registry;
+use subscriber::SubscriberQueue;
+
+use crate::{Event, LastEventId};
+
+/// Publishes events to topics and serves subscribers, with replay from a bounded history.
+///
+/// Cheap to clone (an [`Arc`] inside): keep one in the application state. See the
+/// [module documentation](self) for what subscribers receive and why nothing is lost at the
+/// seam between history and live events.
+///
+/// ```
+/// use futures_util::StreamExt as _;
+/// use sse_axum::Event;
+/// use sse_axum::hub::{FrameKind, Hub, Subscribe};
+///
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), sse_axum::hub::HubError> {
+/// let hub = Hub::new();
+/// let first = hub.publish("room", Event::new().data("one")).await?;
+/// let second = hub.publish("room", Event::new().data("two")).await?;
+/// assert!(second > first);
+///
+/// // A client that saw `first` reconnects: it gets `second` from the history, then live events.
+/// let mut subscription = hub
+///     .subscribe(Subscribe::new(["room"]).resume_from(&first.to_string()))
+///     .await?;
+/// let third = hub.publish("room", Event::new().data("three")).await?;
+///
+/// let replayed = subscription.next().await.unwrap();
+/// assert_eq!((replayed.kind(), replayed.id()), (FrameKind::Replayed, Some(second)));
+/// let live = subscription.next().await.unwrap();
+/// assert_eq!((live.kind(), live.id()), (FrameKind::Live, Some(third)));
+/// assert_eq!(hub.subscriber_count("room"), 1);
+/// drop(subscription);
+/// assert_eq!(hub.subscriber_count("room"), 0);
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct Hub {
+    shared: Arc<Shared>,
+}
+
+/// What every clone of a hub and every subscription share.
+pub(crate) struct Shared {
+    state: Mutex<State>,
+    config: Arc<Config>,
+    counters: Counters,
+}
+
+/// Everything behind the hub's one lock.
+struct State {
+    backend: Box<dyn Backend>,
+    registry: Registry,
+    closed: bool,
+    next_subscriber: u64,
+}
+
+#[derive(Debug, Default)]
+struct Counters {
+    published: AtomicU64,
+    delivered: AtomicU64,
+    dropped: AtomicU64,
+    disconnected: AtomicU64,
+}
+
+/// A snapshot of a hub's counters, from [`Hub::stats`].
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), sse_axum::hub::HubError> {
+/// let hub = sse_axum::hub::Hub::new();
+/// hub.publish("news", sse_axum::Event::new().data("hi")).await?;
+/// let stats = hub.stats();
+/// assert_eq!((stats.published, stats.delivered, stats.subscribers), (1, 0, 0));
+/// # Ok(()) }
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub struct HubStats {
+    /// Successful calls of [`Hub::publish`] and [`Hub::publish_all`] (ids assigned).
+    pub published: u64,
+    /// Frames handed to subscribers' streams (replayed and live; reset events not counted).
+    pub delivered: u64,
+    /// Frames discarded by the [`SlowConsumerPolicy`] before a subscriber read them.
+    pub dropped: u64,
+    /// Subscribers disconnected by [`SlowConsumerPolicy::Disconnect`].
+    pub disconnected: u64,
+    /// Subscribers now registered in this process.
+    pub subscribers: usize,
+    /// Topics with at least one subscriber in this process.
+    pub topics: usize,
+}
+
+impl Hub {
+    /// A hub with the default settings (see [`HubBuilder`]).
+    #[must_use]
+    pub fn new() -> Hub {
+        HubBuilder::new().build()
+    }
+
+    /// Configures a hub.
+    pub fn builder() -> HubBuilder {
+        HubBuilder::new()
+    }
+
+    pub(crate) fn from_config(config: Arc<Config>) -> Hub {
+        let backend = MemoryBackend::new(config.limits, Instant::now());
+        Hub {
+            shared: Arc::new(Shared {
+                state: Mutex::new(State {
+                    backend: Box::new(backend),
+                    registry: Registry::default(),
+                    closed: false,
+                    next_subscriber: 0,
+                }),
+                config,
+                counters: Counters::default(),
+            }),
+        }
+    }
+
+    /// Publishes an event to every subscriber of `topic` and to its history, and returns the
+    /// id the hub gave it (written as the event's `id:` field, replacing any id it had).
+    ///
+    /// Never waits for a subscriber: a subscriber whose queue is full is handled by the
+    /// [`SlowConsumerPolicy`].
+    ///
+    /// # Errors
+    ///
+    /// [`HubError::Closed`] after [`close`](Hub::close); [`HubError::IdsExhausted`] when no
+    /// greater id is left.
+    pub async fn publish(
+        &self,
+        topic: impl Into<String>,
+        event: Event,
+    ) -> Result<EventId, HubError> {
+        self.publish_frame(topic.into(), vec![event])
+    }
+
+    /// Publishes several events under one id, as one history entry, delivered together (a
+    /// stock ticker's tick: one event per stock, one id per tick).
+    ///
+    /// Every event carries the hub's id (replacing any id it had), so a client reads the same
+    /// id on each event of the batch. The batch is one frame, written in one piece; only a
+    /// connection that breaks in the middle of that write can leave a client with part of a
+    /// batch and its id, and so without the rest of it on resumption.
+    ///
+    /// ```
+    /// use futures_util::StreamExt as _;
+    /// use sse_axum::Event;
+    /// use sse_axum::hub::{Hub, Subscribe};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let hub = Hub::new();
+    /// let mut subscription = hub.subscribe(Subscribe::new(["ticker"])).await?;
+    /// let tick = hub
+    ///     .publish_all("ticker", [
+    ///         Event::new().event("AAPL")?.data("189.5"),
+    ///         Event::new().event("MSFT")?.data("411.2"),
+    ///     ])
+    ///     .await?;
+    /// let frame = subscription.next().await.unwrap();
+    /// assert_eq!(
+    ///     frame.bytes(),
+    ///     format!("event: AAPL\nid: {tick}\ndata: 189.5\n\nevent: MSFT\nid: {tick}\ndata: 411.2\n\n")
+    ///         .as_bytes()
+    /// );
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// As [`publish`](Hub::publish), and [`HubError::NoEvents`] when `events` is empty.
+    pub async fn publish_all(
+        &self,
+        topic: impl Into<String>,
+        events: impl IntoIterator<Item = Event>,
+    ) -> Result<EventId, HubError> {
+        self.publish_frame(topic.into(), events.into_iter().collect())
+    }
+
+    fn publish_frame(&self, topic: String, events: Vec<Event>) -> Result<EventId, HubError> {
+        if events.is_empty() {
+            return Err(HubError::NoEvents);
+        }
+        let config = &self.shared.config;
+        let now = Instant::now();
+        let mut state = self.shared.lock();
+        if state.closed {
+            return Err(HubError::Closed);
+        }
+        let id = state.backend.next_id().ok_or(HubError::IdsExhausted)?;
+        let frame = encode(events, id)?;
+        state.backend.record(&topic, id, &frame, now);
+        let delivery = state
+            .registry
+            .deliver(&topic, id, &frame, config.queue, config.policy);
+        drop(state);
+
+        let counters = &self.shared.counters;
+        counters.published.fetch_add(1, Ordering::Relaxed);
+        if delivery.dropped > 0 {
+            counters
+                .dropped
+                .fetch_add(delivery.dropped, Ordering::Relaxed);
+        }
+        if !delivery.disconnected.is_empty() {
+            let n = u64::try_from(delivery.disconnected.len()).unwrap_or(u64::MAX);
+            counters.disconnected.fetch_add(n, Ordering::Relaxed);
+            tracing::debug!(topic, disconnected = n, "disconnected slow subscribers");
+            for queue in &delivery.disconnected {
+                self.shared.unsubscribed(queue);
+            }
+        }
+        Ok(id)
+    }
+
+    /// Subscribes to topics, resuming after the request's `Last-Event-ID` if it has one (see
+    /// the [module documentation](self) for what the subscriber receives).
+    ///
+    /// # Errors
+    ///
+    /// [`HubError::InvalidLastEventId`] when the `Last-Event-ID` is not an [`EventId`] (an
+    /// HTTP handler answers 400), [`HubError::NoTopics`] for an empty topic list and
+    /// [`HubError::Closed`] after [`close`](Hub::close).
+    pub async fn subscribe(&self, request: Subscribe) -> Result<Subscription, HubError> {
+        let Subscribe {
+            topics,
+            resume,
+            history,
+        } = request;
+        if topics.is_empty() {
+            return Err(HubError::NoTopics);
+        }
+        let last_event_id = match resume {
+            Resume::None => None,
+            Resume::Text(text) => Some(text.parse::<EventId>()?),
+            Resume::Id(id) => Some(id),
+        };
+        let from = match (last_event_id, history) {
+            (Some(id), _) => ResumeFrom::After(id),
+            (None, true) => ResumeFrom::Start,
+            (None, false) => ResumeFrom::Live,
+        };
+        let now = Instant::now();
+        let mut state = self.shared.lock();
+        if state.closed {
+            return Err(HubError::Closed);
+        }
+        let replay = state.backend.replay(&topics, from, now);
+        let id = state.next_subscriber;
+        state.next_subscriber += 1;
+        let info = SubscriberInfo::new(id, topics.into_boxed_slice(), last_event_id);
+        let queue = Arc::new(SubscriberQueue::new(info));
+        state.registry.insert(&queue);
+        drop(state);
+
+        // Built before the hook runs, so the subscriber is removed again if the hook panics.
+        let subscription = Subscription::new(
+            queue,
+            Arc::clone(&self.shared),
+            replay.reset,
+            replay.entries,
+        );
+        if let Some(hook) = &self.shared.config.on_subscribe {
+            hook(subscription.info());
+        }
+        Ok(subscription)
+    }
+
+    /// The number of this process's subscribers of `topic`.
+    #[must_use]
+    pub fn subscriber_count(&self, topic: &str) -> usize {
+        self.shared.lock().registry.count(topic)
+    }
+
+    /// The number of this process's subscribers (a subscriber of several topics counts once).
+    #[must_use]
+    pub fn total_subscribers(&self) -> usize {
+        self.shared.lock().registry.total()
+    }
+
+    /// The topics with at least one subscriber in this process, in no particular order.
+    #[must_use]
+    pub fn topics(&self) -> Vec<String> {
+        self.shared.lock().registry.topics().cloned().collect()
+    }
+
+    /// The hub's counters and current counts.
+    #[must_use]
+    pub fn stats(&self) -> HubStats {
+        let (subscribers, topics) = {
+            let state = self.shared.lock();
+            (state.registry.total(), state.registry.topics().count())
+        };
+        let counters = &self.shared.counters;
+        HubStats {
+            published: counters.published.load(Ordering::Relaxed),
+            delivered: counters.delivered.load(Ordering::Relaxed),
+            dropped: counters.dropped.load(Ordering::Relaxed),
+            disconnected: counters.disconnected.load(Ordering::Relaxed),
+            subscribers,
+            topics,
+        }
+    }
+
+    /// Ends every subscription cleanly: each stream delivers what it has queued, then ends
+    /// (so each response finishes, which lets a graceful shutdown complete). Later calls of
+    /// [`publish`](Hub::publish) and [`subscribe`](Hub::subscribe) fail with
+    /// [`HubError::Closed`], and the history is freed.
+    pub fn close(&self) {
+        let subscribers = {
+            let mut state = self.shared.lock();
+            state.closed = true;
+            state.backend.clear();
+            state.registry.drain()
+        };
+        for queue in &subscribers {
+            queue.close();
+            self.shared.unsubscribed(queue);
+        }
+    }
+
+    /// Whether [`close`](Hub::close) was called.
+    #[must_use]
+    pub fn is_closed(&self) -> bool {
+        self.shared.lock().closed
+    }
+}
+
+impl Shared {
+    fn lock(&self) -> MutexGuard<'_, State> {
+        // No code panics while holding the lock (hooks run outside it); should one ever do,
+        // the state is still consistent, so keep serving rather than propagate the panic.
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Removes a subscriber whose subscription was dropped.
+    fn unsubscribe(&self, queue: &SubscriberQueue) {
+        let removed = self.lock().registry.remove(queue);
+        if removed {
+            self.unsubscribed(queue);
+        }
+    }
+
+    /// Runs the hook for a subscriber that was just removed.
+    fn unsubscribed(&self, queue: &SubscriberQueue) {
+        if let Some(hook) = &self.config.on_unsubscribe {
+            hook(queue.info());
+        }
+    }
+}
+
+/// Encodes the events of one publish into one frame, each event with the hub's id.
+fn encode(events: Vec<Event>, id: EventId) -> Result<Bytes, HubError> {
+    let id = id.to_string();
+    let mut encoded = Vec::with_capacity(events.len());
+    for event in events {
+        encoded.push(event.id(&id).map_err(HubError::Event)?.to_bytes());
+    }
+    match <[Bytes; 1]>::try_from(encoded) {
+        Ok([one]) => Ok(one),
+        Err(encoded) if encoded.is_empty() => Err(HubError::NoEvents),
+        Err(encoded) => {
+            let mut frame = BytesMut::with_capacity(encoded.iter().map(Bytes::len).sum());
+            for event in &encoded {
+                frame.extend_from_slice(event);
+            }
+            Ok(frame.freeze())
+        }
+    }
+}
+
+impl Default for Hub {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl fmt::Debug for Hub {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Hub")
+            .field("config", &self.shared.config)
+            .field("stats", &self.stats())
+            .finish()
+    }
+}
+
+/// What to subscribe to and where to start: the argument of [`Hub::subscribe`].
+///
+/// ```
+/// use sse_axum::hub::{EventId, Subscribe};
+/// use sse_axum::LastEventId;
+///
+/// // In a handler, pass the extractor's value on (`None` when there was no header).
+/// let header: Option<LastEventId> = None;
+/// let request = Subscribe::new(["broadcast", "user:alice"]).last_event_id(header);
+/// // Or from text, or from an id.
+/// let request = Subscribe::new(["news"]).resume_from("1700000000000");
+/// let request = Subscribe::new(["news"]).resume_after(EventId::new(1_700_000_000_000, 0));
+/// // A new client that wants what the history holds.
+/// let request = Subscribe::new(["news"]).with_history();
+/// # drop(request);
+/// ```
+#[derive(Debug, Clone)]
+#[must_use]
+pub struct Subscribe {
+    topics: Vec<String>,
+    resume: Resume,
+    history: bool,
+}
+
+#[derive(Debug, Clone)]
+enum Resume {
+    None,
+    Text(String),
+    Id(EventId),
+}
+
+impl Subscribe {
+    /// Subscribes to these topics (duplicates are ignored). Without a `Last-Event-ID` the
+    /// subscriber receives live events only.
+    pub fn new<I, T>(topics: I) -> Self
+    where
+        I: IntoIterator<Item = T>,
+        T: Into<String>,
+    {
+        let mut unique: Vec<String> = Vec::new();
+        for topic in topics {
+            let topic = topic.into();
+            if !unique.contains(&topic) {
+                unique.push(topic);
+            }
+        }
+        Self {
+            topics: unique,
+            resume: Resume::None,
+            history: false,
+        }
+    }
+
+    /// Resumes after the `Last-Event-ID` header, if the request had one. It is parsed by
+    /// [`Hub::subscribe`], which fails with [`HubError::InvalidLastEventId`] if it is not an
+    /// [`EventId`].
+    pub fn last_event_id(self, id: Option<LastEventId>) -> Self {
+        match id {
+            Some(id) => self.resume_from(id.into_string()),
+            None => Self {
+                resume: Resume::None,
+                ..self
+            },
+        }
+    }
+
+    /// Resumes after an id given as text (parsed by [`Hub::subscribe`]).
+    pub fn resume_from(self, id: impl Into<String>) -> Self {
+        Self {
+            resume: Resume::Text(id.into()),
+            ..self
+        }
+    }
+
+    /// Resumes after an id.
+    pub fn resume_after(self, id: EventId) -> Self {
+        Self {
+            resume: Resume::Id(id),
+            ..self
+        }
+    }
+
+    /// Without a `Last-Event-ID`, start with the retained history instead of live events only.
+    pub fn with_history(self) -> Self {
+        Self {
+            history: true,
+            ..self
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn assert_send_sync<T: Send + Sync>(_: &T) {}
+    fn assert_send<T: Send>(_: &T) {}
+
+    #[tokio::test]
+    async fn hub_subscriptions_and_futures_cross_threads() {
+        let hub = Hub::new();
+        assert_send_sync(&hub);
+        let publish = hub.publish("t", Event::new().data("x"));
+        assert_send(&publish);
+        publish.await.unwrap();
+        let subscribe = hub.subscribe(Subscribe::new(["t"]));
+        assert_send(&subscribe);
+        let subscription = subscribe.await.unwrap();
+        assert_send_sync(&subscription);
+    }
+
+    /// What an idle subscriber costs the hub, besides its topic names: its queue (shared with
+    /// the registry, one map slot per topic) and the `Subscription` in the response body.
+    #[test]
+    fn an_idle_subscriber_is_small() {
+        let queue = size_of::<SubscriberQueue>() + 2 * size_of::<usize>(); // + Arc counts
+        let subscription = size_of::<Subscription>();
+        let slot = size_of::<(u64, Arc<SubscriberQueue>)>();
+        println!("queue {queue} B, subscription {subscription} B, registry slot {slot} B");
+        assert!(
+            queue + subscription + slot < 512,
+            "{queue} + {subscription} + {slot}"
+        );
+    }
+}

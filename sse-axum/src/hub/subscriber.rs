@@ -1,0 +1,303 @@
+//! One subscriber as the hub sees it: [`SubscriberInfo`] and the bounded queue the publisher
+//! pushes into ([`SubscriberQueue`]).
+
+use std::collections::VecDeque;
+use std::fmt;
+use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::task::{Context, Poll, Waker};
+
+use bytes::Bytes;
+
+use super::{EventId, SlowConsumerPolicy};
+
+/// Who subscribed: given to the [`on_subscribe`](super::HubBuilder::on_subscribe) and
+/// [`on_unsubscribe`](super::HubBuilder::on_unsubscribe) hooks and by
+/// [`Subscription::info`](super::Subscription::info).
+///
+/// ```
+/// use sse_axum::hub::{Hub, Subscribe};
+///
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), sse_axum::hub::HubError> {
+/// let hub = Hub::builder()
+///     .on_subscribe(|info| println!("subscriber {} joined {:?}", info.id(), info.topics()))
+///     .on_unsubscribe(|info| println!("subscriber {} left", info.id()))
+///     .build();
+/// let subscription = hub.subscribe(Subscribe::new(["broadcast", "user:alice"])).await?;
+/// assert_eq!(subscription.info().topics(), ["broadcast", "user:alice"]);
+/// assert_eq!(subscription.info().last_event_id(), None);
+/// # Ok(()) }
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SubscriberInfo {
+    id: u64,
+    topics: Box<[String]>,
+    last_event_id: Option<EventId>,
+}
+
+impl SubscriberInfo {
+    pub(crate) fn new(id: u64, topics: Box<[String]>, last_event_id: Option<EventId>) -> Self {
+        Self {
+            id,
+            topics,
+            last_event_id,
+        }
+    }
+
+    /// A number that identifies the subscription within its hub (never reused).
+    #[must_use]
+    pub fn id(&self) -> u64 {
+        self.id
+    }
+
+    /// The topics subscribed to, in the order given, without duplicates.
+    #[must_use]
+    pub fn topics(&self) -> &[String] {
+        &self.topics
+    }
+
+    /// The id the subscriber resumed after, if it gave one.
+    #[must_use]
+    pub fn last_event_id(&self) -> Option<EventId> {
+        self.last_event_id
+    }
+}
+
+/// The result of offering a frame to a subscriber.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Offer {
+    /// Queued.
+    Queued,
+    /// Queued after dropping the oldest queued frame (the count of dropped frames is 1).
+    DroppedOldest,
+    /// The queue was full and the policy is to disconnect: the subscriber is ended and its
+    /// queue discarded; the value is the number of frames discarded, the offered one included.
+    Disconnected(usize),
+    /// The subscriber had already ended; nothing was queued.
+    Ended,
+}
+
+/// How a subscriber's stream ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum End {
+    /// The hub was closed: deliver what is queued, then end.
+    Drain,
+    /// Disconnected as a slow consumer: end now.
+    Now,
+}
+
+/// What the subscriber's stream gets from its queue on a poll.
+#[derive(Debug)]
+pub(crate) enum Next {
+    /// Events were dropped before the next queued frame: send the reset event first.
+    Gap,
+    /// The next live frame.
+    Frame(EventId, Bytes),
+    /// The stream is over.
+    End,
+}
+
+/// The bounded queue between the publisher and one subscriber's stream.
+///
+/// Shared (in an `Arc`) by the hub's registry, which pushes, and the subscription, which pops.
+/// It allocates nothing until a frame is queued and gives its memory back when drained, so an
+/// idle subscriber costs a few dozen bytes here.
+pub(crate) struct SubscriberQueue {
+    info: SubscriberInfo,
+    state: Mutex<QueueState>,
+}
+
+#[derive(Default)]
+struct QueueState {
+    frames: VecDeque<(EventId, Bytes)>,
+    /// Frames were dropped since the subscriber last read: the reset event is due.
+    gap: bool,
+    end: Option<End>,
+    waker: Option<Waker>,
+}
+
+/// A drained queue that grew past this many slots gives its memory back.
+const SHRINK_ABOVE: usize = 16;
+
+impl SubscriberQueue {
+    pub(crate) fn new(info: SubscriberInfo) -> Self {
+        Self {
+            info,
+            state: Mutex::new(QueueState::default()),
+        }
+    }
+
+    pub(crate) fn info(&self) -> &SubscriberInfo {
+        &self.info
+    }
+
+    fn lock(&self) -> MutexGuard<'_, QueueState> {
+        // Nothing panics while holding this lock; if something ever did, the queue is still
+        // consistent (every update is a single push or pop), so carry on.
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Offers a frame without ever waiting; `capacity` is at least 1.
+    pub(crate) fn offer(
+        &self,
+        id: EventId,
+        frame: &Bytes,
+        capacity: usize,
+        policy: SlowConsumerPolicy,
+    ) -> Offer {
+        let mut state = self.lock();
+        if state.end.is_some() {
+            return Offer::Ended;
+        }
+        let offer = if state.frames.len() < capacity {
+            Offer::Queued
+        } else {
+            match policy {
+                SlowConsumerPolicy::DropOldest => {
+                    state.frames.pop_front();
+                    state.gap = true;
+                    Offer::DroppedOldest
+                }
+                SlowConsumerPolicy::Disconnect => {
+                    let discarded = state.frames.len() + 1;
+                    state.frames = VecDeque::new();
+                    state.end = Some(End::Now);
+                    Offer::Disconnected(discarded)
+                }
+            }
+        };
+        if state.end.is_none() {
+            state.frames.push_back((id, frame.clone()));
+        }
+        let waker = state.waker.take();
+        drop(state);
+        if let Some(waker) = waker {
+            waker.wake();
+        }
+        offer
+    }
+
+    /// Ends the stream once what is queued has been delivered (the hub was closed).
+    pub(crate) fn close(&self) {
+        let mut state = self.lock();
+        state.end.get_or_insert(End::Drain);
+        let waker = state.waker.take();
+        drop(state);
+        if let Some(waker) = waker {
+            waker.wake();
+        }
+    }
+
+    /// Takes the next item for the stream, or registers the task to be woken.
+    pub(crate) fn poll_next(&self, cx: &mut Context<'_>) -> Poll<Next> {
+        let mut state = self.lock();
+        if state.end == Some(End::Now) {
+            return Poll::Ready(Next::End);
+        }
+        if state.gap {
+            state.gap = false;
+            return Poll::Ready(Next::Gap);
+        }
+        if let Some((id, frame)) = state.frames.pop_front() {
+            if state.frames.is_empty() && state.frames.capacity() > SHRINK_ABOVE {
+                state.frames = VecDeque::new();
+            }
+            return Poll::Ready(Next::Frame(id, frame));
+        }
+        if state.end.is_some() {
+            return Poll::Ready(Next::End);
+        }
+        match &mut state.waker {
+            Some(waker) => waker.clone_from(cx.waker()),
+            None => state.waker = Some(cx.waker().clone()),
+        }
+        Poll::Pending
+    }
+
+    /// The number of frames waiting.
+    #[cfg(test)]
+    pub(crate) fn queued(&self) -> usize {
+        self.lock().frames.len()
+    }
+}
+
+impl fmt::Debug for SubscriberQueue {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SubscriberQueue")
+            .field("info", &self.info)
+            .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::task::Waker;
+
+    fn queue() -> SubscriberQueue {
+        SubscriberQueue::new(SubscriberInfo::new(1, Box::new(["t".to_owned()]), None))
+    }
+
+    fn next(queue: &SubscriberQueue) -> Poll<Next> {
+        queue.poll_next(&mut Context::from_waker(Waker::noop()))
+    }
+
+    fn frame(n: u64) -> (EventId, Bytes) {
+        (EventId::new(n, 0), Bytes::from(n.to_string()))
+    }
+
+    #[test]
+    fn drop_oldest_keeps_the_newest_and_marks_the_gap() {
+        let q = queue();
+        for n in 1..=4 {
+            let (id, bytes) = frame(n);
+            let offer = q.offer(id, &bytes, 2, SlowConsumerPolicy::DropOldest);
+            assert_eq!(
+                offer,
+                if n <= 2 {
+                    Offer::Queued
+                } else {
+                    Offer::DroppedOldest
+                }
+            );
+        }
+        assert_eq!(q.queued(), 2);
+        assert!(matches!(next(&q), Poll::Ready(Next::Gap)));
+        assert!(matches!(next(&q), Poll::Ready(Next::Frame(id, _)) if id.major() == 3));
+        assert!(matches!(next(&q), Poll::Ready(Next::Frame(id, _)) if id.major() == 4));
+        assert!(next(&q).is_pending());
+    }
+
+    #[test]
+    fn disconnect_discards_and_ends_at_once() {
+        let q = queue();
+        for n in 1..=2 {
+            let (id, bytes) = frame(n);
+            assert_eq!(
+                q.offer(id, &bytes, 2, SlowConsumerPolicy::Disconnect),
+                Offer::Queued
+            );
+        }
+        let (id, bytes) = frame(3);
+        assert_eq!(
+            q.offer(id, &bytes, 2, SlowConsumerPolicy::Disconnect),
+            Offer::Disconnected(3)
+        );
+        assert_eq!(q.queued(), 0);
+        assert!(matches!(next(&q), Poll::Ready(Next::End)));
+        let (id, bytes) = frame(4);
+        assert_eq!(
+            q.offer(id, &bytes, 2, SlowConsumerPolicy::Disconnect),
+            Offer::Ended
+        );
+    }
+
+    #[test]
+    fn close_drains_then_ends() {
+        let q = queue();
+        let (id, bytes) = frame(1);
+        q.offer(id, &bytes, 4, SlowConsumerPolicy::DropOldest);
+        q.close();
+        assert!(matches!(next(&q), Poll::Ready(Next::Frame(..))));
+        assert!(matches!(next(&q), Poll::Ready(Next::End)));
+    }
+}

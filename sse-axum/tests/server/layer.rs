@@ -1,0 +1,231 @@
+//! `SseLayer`: headers on foreign event streams, graceful shutdown, the stream limit,
+//! the `Last-Event-ID` limit.
+
+use std::time::Duration;
+
+use axum::{Router, http::header, routing::get};
+use futures_util::stream;
+use sse_axum::{Event, KeepAlive, LastEventId, LastEventIdConfig, SseLayer, SseStream};
+use tokio::{net::TcpListener, time::Instant};
+use tokio_util::sync::CancellationToken;
+
+use crate::raw_client::{PATIENCE, RawResponse, serve};
+
+async fn never_ending() -> SseStream {
+    SseStream::new(stream::pending::<Event>())
+}
+
+/// Waits until `condition` holds, polling; panics after [`PATIENCE`].
+async fn eventually(mut condition: impl FnMut() -> bool) {
+    let deadline = Instant::now() + PATIENCE;
+    while !condition() {
+        assert!(Instant::now() < deadline, "condition not reached in time");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
+#[tokio::test]
+async fn layer_adds_missing_headers_to_any_event_stream_and_leaves_others_alone() {
+    let app = Router::new()
+        .route(
+            "/foreign",
+            get(|| async {
+                (
+                    [(header::CONTENT_TYPE, "Text/Event-Stream; charset=utf-8")],
+                    "data: x\n\n",
+                )
+            }),
+        )
+        .route(
+            "/cached",
+            get(|| async {
+                (
+                    [
+                        (header::CONTENT_TYPE, "text/event-stream"),
+                        (header::CACHE_CONTROL, "no-store"),
+                    ],
+                    "data: x\n\n",
+                )
+            }),
+        )
+        .route("/plain", get(|| async { "hello" }))
+        .layer(SseLayer::new());
+    let addr = serve(app).await;
+
+    let mut foreign = RawResponse::get(addr, "/foreign", &[]).await;
+    assert_eq!(foreign.status, 200);
+    assert_eq!(foreign.header("cache-control"), Some("no-cache"));
+    assert_eq!(foreign.header("x-accel-buffering"), Some("no"));
+    // Without a shutdown token the body's size is known and passed on.
+    assert_eq!(foreign.body().await, "data: x\n\n");
+
+    let cached = RawResponse::get(addr, "/cached", &[]).await;
+    assert_eq!(cached.header("cache-control"), Some("no-store"));
+    assert_eq!(cached.header("x-accel-buffering"), Some("no"));
+
+    let mut plain = RawResponse::get(addr, "/plain", &[]).await;
+    assert_eq!(plain.header("cache-control"), None);
+    assert_eq!(plain.header("x-accel-buffering"), None);
+    assert_eq!(plain.body().await, "hello");
+}
+
+#[tokio::test]
+async fn graceful_shutdown_ends_100_open_streams_in_under_a_second() {
+    let token = CancellationToken::new();
+    let layer = SseLayer::new()
+        .graceful_shutdown(token.clone())
+        .final_event(
+            Event::new()
+                .event("shutdown")
+                .unwrap()
+                .retry(Duration::from_secs(5)),
+        );
+    let app = Router::new()
+        .route("/sse", get(never_ending))
+        .layer(layer.clone());
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let server = tokio::spawn(
+        axum::serve(listener, app)
+            .with_graceful_shutdown(token.clone().cancelled_owned())
+            .into_future(),
+    );
+
+    let mut clients = Vec::new();
+    for _ in 0..100 {
+        let client = RawResponse::get(addr, "/sse", &[]).await;
+        assert_eq!(client.status, 200);
+        clients.push(client);
+    }
+    eventually(|| layer.open_streams() == 100).await;
+
+    let started = Instant::now();
+    token.cancel();
+    tokio::time::timeout(Duration::from_secs(1), server)
+        .await
+        .expect("graceful shutdown took a second or more")
+        .unwrap()
+        .unwrap();
+    let took = started.elapsed();
+    eprintln!("graceful shutdown of 100 open streams took {took:?}");
+    assert!(took < Duration::from_secs(1));
+    assert_eq!(layer.open_streams(), 0);
+
+    for client in &mut clients {
+        assert_eq!(
+            client.next_text().await.unwrap(),
+            "event: shutdown\nretry: 5000\n\n"
+        );
+        assert_eq!(
+            client.next_chunk().await,
+            None,
+            "the stream did not end cleanly"
+        );
+    }
+}
+
+#[tokio::test]
+async fn streams_opened_after_shutdown_end_at_once() {
+    let token = CancellationToken::new();
+    token.cancel();
+    let app = Router::new()
+        .route("/sse", get(never_ending))
+        .layer(SseLayer::new().graceful_shutdown(token));
+    let addr = serve(app).await;
+    let mut client = RawResponse::get(addr, "/sse", &[]).await;
+    assert_eq!(client.status, 200);
+    assert_eq!(client.next_chunk().await, None);
+}
+
+#[tokio::test]
+async fn stream_limit_answers_503_with_retry_after() {
+    let layer = SseLayer::new()
+        .max_streams(2)
+        .retry_after(Duration::from_millis(2500));
+    let app = Router::new()
+        .route(
+            "/sse",
+            get(|| async {
+                SseStream::new(stream::pending::<Event>())
+                    .keep_alive(KeepAlive::new().interval(Duration::from_millis(50)))
+            }),
+        )
+        .route("/plain", get(|| async { "not counted" }))
+        .layer(layer.clone());
+    let addr = serve(app).await;
+
+    let first = RawResponse::get(addr, "/sse", &[]).await;
+    let second = RawResponse::get(addr, "/sse", &[]).await;
+    assert_eq!((first.status, second.status), (200, 200));
+    assert_eq!(layer.open_streams(), 2);
+
+    let mut refused = RawResponse::get(addr, "/sse", &[]).await;
+    assert_eq!(refused.status, 503);
+    assert_eq!(refused.header("retry-after"), Some("3"));
+    assert_eq!(
+        refused.header("content-type"),
+        Some("text/plain; charset=utf-8")
+    );
+    assert_eq!(
+        refused.body().await,
+        "too many open event streams, retry later"
+    );
+
+    // Other responses are not limited.
+    let mut plain = RawResponse::get(addr, "/plain", &[]).await;
+    assert_eq!(plain.body().await, "not counted");
+
+    // A client leaving frees its slot.
+    drop(first);
+    eventually(|| layer.open_streams() == 1).await;
+    let third = RawResponse::get(addr, "/sse", &[]).await;
+    assert_eq!(third.status, 200);
+    assert_eq!(layer.open_streams(), 2);
+}
+
+#[tokio::test]
+async fn layer_sets_the_last_event_id_limit() {
+    let app = Router::new()
+        .route(
+            "/id",
+            get(|id: LastEventId| async move { id.into_string() }),
+        )
+        .layer(SseLayer::new().last_event_id_config(LastEventIdConfig::new().max_len(4)));
+    let addr = serve(app).await;
+
+    let mut ok = RawResponse::get(addr, "/id", &[b"Last-Event-ID: 1234"]).await;
+    assert_eq!(ok.status, 200);
+    assert_eq!(ok.body().await, "1234");
+
+    let mut too_long = RawResponse::get(addr, "/id", &[b"Last-Event-ID: 12345"]).await;
+    assert_eq!(too_long.status, 400);
+    assert_eq!(
+        too_long.body().await,
+        "invalid `Last-Event-ID` header: 5 bytes long, the limit is 4"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn clients_leaving_free_their_slot_and_connection_task() {
+    let layer = SseLayer::new()
+        .graceful_shutdown(CancellationToken::new())
+        .max_streams(100);
+    let app = Router::new()
+        .route("/sse", get(never_ending))
+        .layer(layer.clone());
+    let addr = serve(app).await;
+    let metrics = tokio::runtime::Handle::current().metrics();
+    let baseline = metrics.num_alive_tasks();
+
+    let mut clients = Vec::new();
+    for _ in 0..5 {
+        clients.push(RawResponse::get(addr, "/sse", &[]).await);
+    }
+    assert_eq!(layer.open_streams(), 5);
+    assert_eq!(metrics.num_alive_tasks(), baseline + 5);
+
+    // The clients hang up without a word, and no keep-alive is due for 15 seconds.
+    drop(clients);
+    eventually(|| layer.open_streams() == 0).await;
+    eventually(|| metrics.num_alive_tasks() == baseline).await;
+}

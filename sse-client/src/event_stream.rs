@@ -1,0 +1,160 @@
+//! [`EventStream`]: the parser over any stream of byte chunks.
+
+use std::error::Error as StdError;
+use std::fmt;
+use std::pin::Pin;
+use std::task::{Context, Poll, ready};
+
+use futures_util::Stream;
+use pin_project_lite::pin_project;
+
+use crate::parser::{EventParser, Item, ParseError};
+
+pin_project! {
+    /// Turns a stream of byte chunks (`Result<B, E>` with `B: AsRef<[u8]>`, such as
+    /// `reqwest::Response::bytes_stream()`) into a stream of parsed [`Item`]s.
+    ///
+    /// A drop-in for `eventsource-stream`, with the spec-exact [`EventParser`] underneath. No
+    /// reconnection: see [`Client`](crate::Client) for that. When the inner stream ends, the
+    /// parser is [finished](EventParser::finish) (an unfinished event is discarded) and the
+    /// stream ends. An error of the inner stream is passed on as
+    /// [`EventStreamError::Transport`] and the inner stream is polled again afterwards.
+    ///
+    /// ```
+    /// use futures_util::{StreamExt, stream};
+    /// use sse_client::{EventStream, Item};
+    ///
+    /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+    /// let chunks = stream::iter([Ok::<_, std::io::Error>(&b"data: hel"[..]), Ok(b"lo\n\n")]);
+    /// let mut events = EventStream::new(chunks);
+    /// match events.next().await {
+    ///     Some(Ok(Item::Event(event))) => assert_eq!(event.data(), "hello"),
+    ///     other => panic!("unexpected {other:?}"),
+    /// }
+    /// assert!(events.next().await.is_none());
+    /// # });
+    /// ```
+    pub struct EventStream<S, B> {
+        #[pin]
+        inner: S,
+        parser: EventParser,
+        chunk: Option<B>,
+        pos: usize,
+        done: bool,
+    }
+}
+
+impl<S, B> EventStream<S, B> {
+    /// Wraps a stream of byte chunks, with a default [`EventParser`].
+    #[must_use]
+    pub fn new(inner: S) -> Self {
+        Self::with_parser(inner, EventParser::new())
+    }
+
+    /// Wraps a stream of byte chunks with the given parser (e.g. with another maximum event
+    /// size, or a last event ID to start from).
+    #[must_use]
+    pub fn with_parser(inner: S, parser: EventParser) -> Self {
+        Self {
+            inner,
+            parser,
+            chunk: None,
+            pos: 0,
+            done: false,
+        }
+    }
+
+    /// The parser, e.g. for its [last event ID](EventParser::last_event_id).
+    #[must_use]
+    pub fn parser(&self) -> &EventParser {
+        &self.parser
+    }
+
+    /// Gives back the inner stream; bytes not parsed yet are dropped.
+    #[must_use]
+    pub fn into_inner(self) -> S {
+        self.inner
+    }
+}
+
+impl<S, B> From<S> for EventStream<S, B> {
+    fn from(inner: S) -> Self {
+        Self::new(inner)
+    }
+}
+
+impl<S: fmt::Debug, B> fmt::Debug for EventStream<S, B> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("EventStream")
+            .field("inner", &self.inner)
+            .field("parser", &self.parser)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<S, B, E> Stream for EventStream<S, B>
+where
+    S: Stream<Item = Result<B, E>>,
+    B: AsRef<[u8]>,
+{
+    type Item = Result<Item, EventStreamError<E>>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let mut this = self.project();
+        loop {
+            if let Some(chunk) = this.chunk.as_ref() {
+                let bytes = chunk.as_ref();
+                let mut input = bytes.get(*this.pos..).unwrap_or_default();
+                let item = this.parser.next_item(&mut input);
+                *this.pos = bytes.len() - input.len();
+                if let Some(item) = item {
+                    return Poll::Ready(Some(item.map_err(EventStreamError::Parse)));
+                }
+                *this.chunk = None;
+                *this.pos = 0;
+            }
+            if *this.done {
+                return Poll::Ready(None);
+            }
+            match ready!(this.inner.as_mut().poll_next(cx)) {
+                Some(Ok(chunk)) => *this.chunk = Some(chunk),
+                Some(Err(error)) => {
+                    return Poll::Ready(Some(Err(EventStreamError::Transport(error))));
+                }
+                None => {
+                    this.parser.finish();
+                    *this.done = true;
+                    return Poll::Ready(None);
+                }
+            }
+        }
+    }
+}
+
+/// An error from [`EventStream`].
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum EventStreamError<E> {
+    /// The parser's size limit was hit; the stream goes on with the next event.
+    Parse(ParseError),
+    /// The inner stream failed.
+    Transport(E),
+}
+
+impl<E: fmt::Display> fmt::Display for EventStreamError<E> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Parse(_) => f.write_str("invalid event stream"),
+            Self::Transport(_) => f.write_str("reading the event stream failed"),
+        }
+    }
+}
+
+impl<E: StdError + 'static> StdError for EventStreamError<E> {
+    fn source(&self) -> Option<&(dyn StdError + 'static)> {
+        match self {
+            Self::Parse(error) => Some(error),
+            Self::Transport(error) => Some(error),
+        }
+    }
+}
