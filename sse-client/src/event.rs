@@ -24,8 +24,7 @@ pub struct Event {
     /// `None` when the event type buffer was empty: the type is then `message`.
     pub(crate) event_type: Option<Arc<str>>,
     pub(crate) data: String,
-    /// `None` for the empty string.
-    pub(crate) last_event_id: Option<Arc<str>>,
+    pub(crate) last_event_id: EventId,
 }
 
 impl Event {
@@ -35,7 +34,7 @@ impl Event {
         Self {
             event_type: None,
             data: data.into(),
-            last_event_id: None,
+            last_event_id: EventId::EMPTY,
         }
     }
 
@@ -49,7 +48,7 @@ impl Event {
     /// Sets the last event ID.
     #[must_use]
     pub fn with_last_event_id(mut self, id: &str) -> Self {
-        self.last_event_id = (!id.is_empty()).then(|| Arc::from(id));
+        self.last_event_id = EventId::new(id);
         self
     }
 
@@ -78,7 +77,7 @@ impl Event {
     /// server sends another `id` field.
     #[must_use]
     pub fn last_event_id(&self) -> &str {
-        self.last_event_id.as_deref().unwrap_or("")
+        self.last_event_id.as_str()
     }
 
     /// Decodes the data as JSON.
@@ -117,5 +116,66 @@ impl fmt::Debug for Event {
             .field("data", &self.data)
             .field("last_event_id", &self.last_event_id())
             .finish()
+    }
+}
+
+/// Bytes an [`EventId`] keeps inline.
+const INLINE: usize = 22;
+
+/// An event ID: short ones (the usual counters and UUID-less ids) are stored inline, so that
+/// an event with an ID costs no allocation and no reference counting; longer ones are shared.
+#[derive(Clone)]
+pub(crate) enum EventId {
+    /// Valid UTF-8 of `len` bytes.
+    Inline {
+        len: u8,
+        bytes: [u8; INLINE],
+    },
+    Shared(Arc<str>),
+}
+
+impl Default for EventId {
+    fn default() -> Self {
+        Self::EMPTY
+    }
+}
+
+impl EventId {
+    pub(crate) const EMPTY: Self = Self::Inline {
+        len: 0,
+        bytes: [0; INLINE],
+    };
+
+    pub(crate) fn new(id: &str) -> Self {
+        match u8::try_from(id.len()) {
+            Ok(len) if id.len() <= INLINE => {
+                let mut bytes = [0; INLINE];
+                bytes[..id.len()].copy_from_slice(id.as_bytes());
+                Self::Inline { len, bytes }
+            }
+            _ => Self::Shared(Arc::from(id)),
+        }
+    }
+
+    /// From raw field bytes, with U+FFFD replacement; short ASCII ids skip UTF-8 decoding.
+    pub(crate) fn from_bytes(id: &[u8]) -> Self {
+        match u8::try_from(id.len()) {
+            Ok(len) if id.len() <= INLINE && id.is_ascii() => {
+                let mut bytes = [0; INLINE];
+                bytes[..id.len()].copy_from_slice(id);
+                Self::Inline { len, bytes }
+            }
+            _ => Self::new(&String::from_utf8_lossy(id)),
+        }
+    }
+
+    pub(crate) fn as_str(&self) -> &str {
+        match self {
+            // Always valid: it was copied from a `&str`; the check is on at most 22 bytes.
+            Self::Inline { len, bytes } => {
+                std::str::from_utf8(&bytes[..usize::from(*len)]).unwrap_or_default()
+            }
+            Self::Shared(id) => id,
+        }
     }
 }

@@ -47,7 +47,13 @@ fn spec() -> impl Strategy<Value = Spec> {
         prop::option::of(0_u64..1_000_000_000_000),
         prop::option::weighted(0.8, text()),
     )
-        .prop_map(|(comments, event_type, id, retry, data)| Spec { comments, event_type, id, retry, data })
+        .prop_map(|(comments, event_type, id, retry, data)| Spec {
+            comments,
+            event_type,
+            id,
+            retry,
+            data,
+        })
 }
 
 fn encode(spec: &Spec) -> sse_axum::Event {
@@ -72,7 +78,11 @@ fn encode(spec: &Spec) -> sse_axum::Event {
 
 #[derive(Debug, PartialEq, Eq)]
 enum Record {
-    Event { event_type: String, data: String, id: String },
+    Event {
+        event_type: String,
+        data: String,
+        id: String,
+    },
     Retry(u64),
 }
 
@@ -94,7 +104,11 @@ fn model(specs: &[Spec]) -> Vec<Record> {
                 Some(t) => t.to_owned(),
             };
             let data = data.replace("\r\n", "\n").replace('\r', "\n");
-            records.push(Record::Event { event_type, data, id: last_id.clone() });
+            records.push(Record::Event {
+                event_type,
+                data,
+                id: last_id.clone(),
+            });
         }
     }
     records
@@ -110,7 +124,9 @@ fn parse(chunks: &[&[u8]]) -> Vec<Record> {
                 data: event.data().to_owned(),
                 id: event.last_event_id().to_owned(),
             }),
-            Item::Retry(delay) => records.push(Record::Retry(u64::try_from(delay.as_millis()).unwrap())),
+            Item::Retry(delay) => {
+                records.push(Record::Retry(u64::try_from(delay.as_millis()).unwrap()))
+            }
             other => panic!("{other:?}"),
         });
     }
