@@ -9,6 +9,11 @@
 //! - [`RedisServer`]: a throw-away `redis-server` on a free port.
 #![deny(missing_docs)]
 
+// The README's code blocks compile as doc tests of this crate, so the quickstart cannot rot.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+struct ReadmeDoctests;
+
 use std::error::Error as StdError;
 use std::fmt;
 use std::io::Write as _;
