@@ -258,7 +258,8 @@ impl Event {
             len += field_len("id", id);
         }
         if let Some(retry) = self.retry {
-            len += field_len("retry", &retry.as_millis().to_string());
+            let (digits, start) = decimal(retry.as_millis());
+            len += "retry: \n".len() + digits.len() - start;
         }
         if let Some(data) = &self.data {
             len += lines(data)
@@ -278,27 +279,39 @@ impl Event {
             return Bytes::new();
         }
         let mut buf = BytesMut::with_capacity(self.encoded_len());
+        self.encode_into(&mut buf);
+        buf.freeze()
+    }
+
+    /// Appends the wire bytes of the event to `buf` (nothing for an empty event): what
+    /// [`to_bytes`](Event::to_bytes) returns, written into a buffer shared by several events.
+    pub(crate) fn encode_into(&self, buf: &mut BytesMut) {
+        if self.is_empty() {
+            return;
+        }
         for comment in &self.comments {
             for line in lines(comment) {
-                put_field(&mut buf, "", line);
+                put_field(buf, "", line);
             }
         }
         if let Some(event_type) = &self.event_type {
-            put_field(&mut buf, "event", event_type);
+            put_field(buf, "event", event_type);
         }
         if let Some(id) = &self.id {
-            put_field(&mut buf, "id", id);
+            put_field(buf, "id", id);
         }
         if let Some(retry) = self.retry {
-            put_field(&mut buf, "retry", &retry.as_millis().to_string());
+            let (digits, start) = decimal(retry.as_millis());
+            buf.put_slice(b"retry: ");
+            buf.put_slice(&digits[start..]);
+            buf.put_u8(b'\n');
         }
         if let Some(data) = &self.data {
             for line in lines(data) {
-                put_field(&mut buf, "data", line);
+                put_field(buf, "data", line);
             }
         }
         buf.put_u8(b'\n');
-        buf.freeze()
     }
 }
 
@@ -313,9 +326,9 @@ fn lines(text: &str) -> impl Iterator<Item = &str> {
     let mut rest = Some(text);
     std::iter::from_fn(move || {
         let current = rest?;
-        match current.find(['\r', '\n']) {
+        match memchr::memchr2(b'\r', b'\n', current.as_bytes()) {
             Some(at) => {
-                let skip = if current[at..].starts_with("\r\n") {
+                let skip = if current.as_bytes()[at..].starts_with(b"\r\n") {
                     2
                 } else {
                     1
@@ -329,6 +342,20 @@ fn lines(text: &str) -> impl Iterator<Item = &str> {
             }
         }
     })
+}
+
+/// The decimal digits of `n`, right-aligned in the array, and where they start.
+fn decimal(mut n: u128) -> ([u8; 39], usize) {
+    let mut digits = [0; 39];
+    let mut start = digits.len();
+    loop {
+        start -= 1;
+        digits[start] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            return (digits, start);
+        }
+    }
 }
 
 /// Length of one `name: value\n` line (`name:\n` when the value is empty).

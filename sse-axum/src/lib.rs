@@ -55,6 +55,8 @@
 //! # Features
 //!
 //! - `json`: [`Event::json_data`], via `serde_json`.
+//! - `redis`: [`HubBuilder::build_redis`](hub::HubBuilder) and `hub::RedisBackend`: a hub shared
+//!   by several processes through a Redis Stream (the `redis` crate, on Tokio).
 #![deny(missing_docs)]
 // Library code must not panic on anything input can reach; tests may unwrap.
 #![cfg_attr(

@@ -2,8 +2,10 @@
 //! [`SseStream::channel`]; and [`KeepAlive`].
 //!
 //! The response body only passes on ready-made [`Bytes`]: each [`Event`] is encoded exactly once
-//! (with [`Event::to_bytes`]) as it leaves the user's stream or the channel, and every frame is
-//! handed to hyper as soon as it exists, so it reaches the socket without waiting for more.
+//! as it leaves the user's stream or the channel, and every frame is handed to hyper as soon as
+//! it exists, so it reaches the socket without waiting for more. Events that are ready together
+//! are written into one frame (up to [`MAX_BATCH`] bytes): a burst costs one buffer and one
+//! chunk of the HTTP body instead of one per event, and nothing ever waits for a batch to fill.
 
 use std::{
     fmt,
@@ -18,7 +20,7 @@ use axum::{
     body::Body,
     response::{IntoResponse, Response},
 };
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 use futures_util::stream::{Stream, StreamExt as _};
 use http::{HeaderValue, header};
 use http_body::Frame;
@@ -35,16 +37,28 @@ use crate::Event;
 /// to the runtime, so a stream of empty events cannot monopolise a worker thread.
 const MAX_EMPTY_FRAMES_PER_POLL: usize = 32;
 
-type FrameStream = Pin<Box<dyn Stream<Item = Result<Bytes, BoxError>> + Send>>;
+/// Events ready at the same time are joined into one body frame of at most about this many
+/// bytes (a frame is never delayed to fill it).
+const MAX_BATCH: usize = 16 * 1024;
+
+/// What the body receives: an event to encode, or bytes encoded already (channel, hub).
+enum Chunk {
+    /// An event, encoded by the body into the current frame.
+    Event(Event),
+    /// Complete events encoded already.
+    Bytes(Bytes),
+}
+
+type FrameStream = Pin<Box<dyn Stream<Item = Result<Chunk, BoxError>> + Send>>;
 
 /// An item an [`SseStream`] can be built from: an [`Event`], or a `Result<Event, E>` whose error
 /// ends the response.
 ///
 /// This trait is sealed: it is implemented for exactly these two shapes.
 pub trait IntoSseItem: sealed::Sealed {
-    /// Encodes the item into its wire bytes, or gives the error that ends the stream.
+    /// The event, or the error that ends the stream.
     #[doc(hidden)]
-    fn into_frame(self) -> Result<Bytes, BoxError>;
+    fn into_event(self) -> Result<Event, BoxError>;
 }
 
 mod sealed {
@@ -54,8 +68,8 @@ mod sealed {
 }
 
 impl IntoSseItem for Event {
-    fn into_frame(self) -> Result<Bytes, BoxError> {
-        Ok(self.to_bytes())
+    fn into_event(self) -> Result<Event, BoxError> {
+        Ok(self)
     }
 }
 
@@ -63,13 +77,13 @@ impl<E> IntoSseItem for Result<Event, E>
 where
     E: Into<BoxError>,
 {
-    fn into_frame(self) -> Result<Bytes, BoxError> {
-        self.map(|event| event.to_bytes()).map_err(Into::into)
+    fn into_event(self) -> Result<Event, BoxError> {
+        self.map_err(Into::into)
     }
 }
 
 pin_project! {
-    /// Encodes the items of a user's stream (one `to_bytes` per event).
+    /// Passes the events of a user's stream on to the body, which encodes them.
     struct IntoFrames<S> {
         #[pin]
         items: S,
@@ -81,13 +95,13 @@ where
     S: Stream,
     S::Item: IntoSseItem,
 {
-    type Item = Result<Bytes, BoxError>;
+    type Item = Result<Chunk, BoxError>;
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         self.project()
             .items
             .poll_next(cx)
-            .map(|item| item.map(IntoSseItem::into_frame))
+            .map(|item| item.map(|item| item.into_event().map(Chunk::Event)))
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {
@@ -191,7 +205,7 @@ impl SseStream {
         S: Stream<Item = Bytes> + Send + 'static,
     {
         Self {
-            frames: Box::pin(frames.map(Ok)),
+            frames: Box::pin(frames.map(|bytes| Ok(Chunk::Bytes(bytes)))),
             keep_alive: KeepAlive::new(),
         }
     }
@@ -230,6 +244,7 @@ impl IntoResponse for SseStream {
             interval: self.keep_alive.interval,
             next_keep_alive: None,
             timer: None,
+            ended: None,
             done: false,
         };
         (
@@ -261,7 +276,76 @@ pin_project! {
         next_keep_alive: Option<Instant>,
         #[pin]
         timer: Option<Sleep>,
+        // The frame stream ended (with an error or not) after the events of the frame just
+        // returned: what to return next.
+        ended: Option<Option<BoxError>>,
         done: bool,
+    }
+}
+
+/// The frame being built from the chunks that are ready.
+enum Batch {
+    Empty,
+    /// One chunk of bytes, passed on without a copy.
+    One(Bytes),
+    Many(BytesMut),
+}
+
+impl Batch {
+    fn len(&self) -> usize {
+        match self {
+            Self::Empty => 0,
+            Self::One(bytes) => bytes.len(),
+            Self::Many(buf) => buf.len(),
+        }
+    }
+
+    /// Adds a chunk; false if it was empty.
+    fn push(&mut self, chunk: Chunk) -> bool {
+        match chunk {
+            Chunk::Event(event) => {
+                if event.is_empty() {
+                    return false;
+                }
+                if let Some(buf) = self.buf() {
+                    event.encode_into(buf);
+                }
+            }
+            Chunk::Bytes(bytes) => {
+                if bytes.is_empty() {
+                    return false;
+                }
+                if let Self::Empty = self {
+                    *self = Self::One(bytes);
+                } else {
+                    if let Some(buf) = self.buf() {
+                        buf.extend_from_slice(&bytes);
+                    }
+                }
+            }
+        }
+        true
+    }
+
+    /// The buffer to append to, made from what the batch holds.
+    fn buf(&mut self) -> Option<&mut BytesMut> {
+        match std::mem::replace(self, Self::Empty) {
+            Self::Empty => *self = Self::Many(BytesMut::new()),
+            Self::One(bytes) => *self = Self::Many(BytesMut::from(&bytes[..])),
+            many @ Self::Many(_) => *self = many,
+        }
+        match self {
+            Self::Many(buf) => Some(buf),
+            _ => None,
+        }
+    }
+
+    fn into_frame(self) -> Option<Bytes> {
+        match self {
+            Self::Empty => None,
+            Self::One(bytes) => Some(bytes),
+            Self::Many(buf) => Some(buf.freeze()),
+        }
     }
 }
 
@@ -277,32 +361,51 @@ impl http_body::Body for SseBody {
         if *this.done {
             return Poll::Ready(None);
         }
+        if let Some(end) = this.ended.take() {
+            *this.done = true;
+            return Poll::Ready(end.map(Err));
+        }
+        // Everything that is ready now goes into one frame; nothing waits for more.
+        let mut batch = Batch::Empty;
         let mut skipped = 0;
-        loop {
+        while batch.len() < MAX_BATCH {
             match this.frames.as_mut().poll_next(cx) {
-                Poll::Ready(Some(Ok(frame))) if frame.is_empty() => {
-                    skipped += 1;
-                    if skipped >= MAX_EMPTY_FRAMES_PER_POLL {
-                        cx.waker().wake_by_ref();
-                        return Poll::Pending;
+                Poll::Ready(Some(Ok(chunk))) => {
+                    if !batch.push(chunk) {
+                        skipped += 1;
+                        if skipped >= MAX_EMPTY_FRAMES_PER_POLL {
+                            if batch.len() > 0 {
+                                break;
+                            }
+                            cx.waker().wake_by_ref();
+                            return Poll::Pending;
+                        }
                     }
-                }
-                Poll::Ready(Some(Ok(frame))) => {
-                    if let Some(interval) = *this.interval {
-                        *this.next_keep_alive = Some(Instant::now() + interval);
-                    }
-                    return Poll::Ready(Some(Ok(Frame::data(frame))));
                 }
                 Poll::Ready(Some(Err(error))) => {
-                    *this.done = true;
-                    return Poll::Ready(Some(Err(error)));
+                    if batch.len() == 0 {
+                        *this.done = true;
+                        return Poll::Ready(Some(Err(error)));
+                    }
+                    *this.ended = Some(Some(error));
+                    break;
                 }
                 Poll::Ready(None) => {
-                    *this.done = true;
-                    return Poll::Ready(None);
+                    if batch.len() == 0 {
+                        *this.done = true;
+                        return Poll::Ready(None);
+                    }
+                    *this.ended = Some(None);
+                    break;
                 }
                 Poll::Pending => break,
             }
+        }
+        if let Some(frame) = batch.into_frame() {
+            if let Some(interval) = *this.interval {
+                *this.next_keep_alive = Some(Instant::now() + interval);
+            }
+            return Poll::Ready(Some(Ok(Frame::data(frame))));
         }
 
         let Some(interval) = *this.interval else {

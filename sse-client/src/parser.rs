@@ -59,6 +59,9 @@ const BOM: [u8; 3] = [0xEF, 0xBB, 0xBF];
 /// The largest data buffer allocated up front from the previous event's size.
 const DATA_HINT_MAX: usize = 64 * 1024;
 
+/// The start of a `data` line whose value can go straight into the data buffer.
+const DATA_PREFIX: &[u8] = b"data:";
+
 /// Above this capacity the unfinished-line buffer is released after use rather than kept.
 const KEEP_LINE_CAPACITY: usize = 64 * 1024;
 
@@ -156,6 +159,9 @@ pub struct EventParser {
     skipping: bool,
     /// While skipping: the current line has bytes (so its end is not a blank line).
     skip_line_nonempty: bool,
+    /// The current (unfinished) line is a `data` line whose value goes straight into `data`
+    /// instead of `line`: a long line is copied once, not twice.
+    data_line_open: bool,
     /// The data buffer, raw bytes of the lines joined with LF (without the trailing LF of the
     /// spec); decoded once, at dispatch.
     data: Vec<u8>,
@@ -202,6 +208,7 @@ impl EventParser {
             after_cr: false,
             skipping: false,
             skip_line_nonempty: false,
+            data_line_open: false,
             data: Vec::new(),
             has_data: false,
             data_hint: 0,
@@ -273,6 +280,7 @@ impl EventParser {
         self.after_cr = false;
         self.skipping = false;
         self.skip_line_nonempty = false;
+        self.data_line_open = false;
         self.data.clear();
         self.has_data = false;
         self.event_type = None;
@@ -346,13 +354,65 @@ impl EventParser {
             self.skip_line_nonempty |= !bytes.is_empty();
             return None;
         }
+        if self.data_line_open {
+            return self.extend_data(bytes).err();
+        }
         if self.line.len() + bytes.len() > self.max_event_size {
             let error = self.overflow();
             self.skip_line_nonempty = true;
             return Some(error);
         }
         self.line.extend_from_slice(bytes);
+        // A `data` line cut by the chunk boundary: once its value has started, the value goes
+        // straight into the data buffer.
+        if self.line.len() > DATA_PREFIX.len() && self.line.starts_with(DATA_PREFIX) {
+            let mut line = std::mem::take(&mut self.line);
+            let value = strip(&line[DATA_PREFIX.len()..]);
+            let result = self.start_data_line(value);
+            line.clear();
+            if line.capacity() <= KEEP_LINE_CAPACITY {
+                self.line = line;
+            }
+            if let Err(error) = result {
+                self.skip_line_nonempty = true;
+                return Some(error);
+            }
+            self.data_line_open = true;
+        }
         None
+    }
+
+    /// Appends to the value of an open `data` line.
+    fn extend_data(&mut self, bytes: &[u8]) -> Result<(), ParseError> {
+        if self.data.len() + bytes.len() > self.max_event_size {
+            let error = self.overflow();
+            self.skip_line_nonempty = true;
+            return Err(error);
+        }
+        self.data.extend_from_slice(bytes);
+        Ok(())
+    }
+
+    /// Starts the value of a `data` line (the spec's "append the value, then LF").
+    fn start_data_line(&mut self, value: &[u8]) -> Result<(), ParseError> {
+        let added = value.len() + usize::from(self.has_data);
+        if self.data.len() + added > self.max_event_size {
+            return Err(self.overflow());
+        }
+        if self.has_data {
+            self.data.push(b'\n');
+            self.data.extend_from_slice(value);
+        } else {
+            self.has_data = true;
+            if self.data.capacity() == 0 {
+                // Events of a stream tend to have similar sizes: one allocation of the
+                // previous event's size saves the regrowth of multi-line data.
+                let hint = self.data_hint.min(DATA_HINT_MAX);
+                self.data = Vec::with_capacity(value.len().max(hint));
+            }
+            self.data.extend_from_slice(value);
+        }
+        Ok(())
     }
 
     /// A line ending was found; `tail` is the part of the line in the current chunk.
@@ -365,6 +425,14 @@ impl EventParser {
                 self.skipping = false;
                 self.last_event_id.clone_from(&self.id_buffer);
             }
+            return None;
+        }
+        if self.data_line_open {
+            self.data_line_open = false;
+            if self.data.len() + tail.len() > self.max_event_size {
+                return Some(Err(self.overflow()));
+            }
+            self.data.extend_from_slice(tail);
             return None;
         }
         if self.line.is_empty() {
@@ -391,6 +459,7 @@ impl EventParser {
         self.event_type = None;
         self.skipping = true;
         self.skip_line_nonempty = false;
+        self.data_line_open = false;
         ParseError::EventTooLarge {
             limit: self.max_event_size,
         }
@@ -411,22 +480,8 @@ impl EventParser {
         let (field, value) = split_field(line)?;
         match field {
             Field::Data => {
-                let added = value.len() + usize::from(self.has_data);
-                if self.data.len() + added > self.max_event_size {
-                    return Some(Err(self.overflow()));
-                }
-                if self.has_data {
-                    self.data.push(b'\n');
-                    self.data.extend_from_slice(value);
-                } else {
-                    self.has_data = true;
-                    if self.data.capacity() == 0 {
-                        // Events of a stream tend to have similar sizes: one allocation of the
-                        // previous event's size saves the regrowth of multi-line data.
-                        let hint = self.data_hint.min(DATA_HINT_MAX);
-                        self.data = Vec::with_capacity(value.len().max(hint));
-                    }
-                    self.data.extend_from_slice(value);
+                if let Err(error) = self.start_data_line(value) {
+                    return Some(Err(error));
                 }
             }
             Field::Event => {
@@ -626,6 +681,31 @@ mod tests {
             [Err(ParseError::EventTooLarge { limit: 8 }), event("ok"),]
         );
         assert_eq!(parser.last_event_id(), "");
+    }
+
+    #[test]
+    fn data_lines_cut_by_chunks_go_straight_to_the_data() {
+        let mut parser = EventParser::new().with_max_event_size(20);
+        let mut out = Vec::new();
+        for chunk in [
+            &b"data: abcdef"[..],
+            b"ghij",
+            b"\ndata:x",
+            b"y\n\n",
+            b"data: 0123456789",
+            b"0123456789",
+            b"x\n\ndata: ok\n\n",
+        ] {
+            parser.feed_with(chunk, |item| out.push(item));
+        }
+        assert_eq!(
+            out,
+            [
+                event("abcdefghij\nxy"),
+                Err(ParseError::EventTooLarge { limit: 20 }),
+                event("ok")
+            ]
+        );
     }
 
     #[test]

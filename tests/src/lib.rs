@@ -14,6 +14,8 @@
 #[doc = include_str!("../../README.md")]
 struct ReadmeDoctests;
 
+pub mod proxy;
+
 use std::error::Error as StdError;
 use std::fmt;
 use std::io::Write as _;

@@ -16,6 +16,13 @@
 //! Direct messages use one hub topic per user (`user:<name>`): each connection subscribes to
 //! `broadcast` and `user:<name>` and resumes both from one `Last-Event-ID`.
 //!
+//! With [`Config::redis`] (`--redis URL`) several chat servers share one hub through Redis
+//! ([`connect_hub`]): a message sent to any of them reaches the users connected to every one,
+//! and a client resumes on any of them. A direct message to a user connected to none of them
+//! is refused with 404: each server announces in Redis which users it has connections for
+//! (see [`Hub::is_subscribed_anywhere`]), and `GET /chat/users` lists the users of all of
+//! them. While Redis is unreachable, sending answers 503.
+//!
 //! ```no_run
 //! # async fn demo() -> std::io::Result<()> {
 //! let config = chat_example::Config::default();
@@ -41,6 +48,7 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use bytes::Bytes;
+use sse_axum::hub::RedisBackend;
 use sse_axum::{Event, Hub, HubError, LastEventId, SseLayer, Subscribe};
 use tokio_util::sync::CancellationToken;
 
@@ -81,6 +89,9 @@ pub struct Config {
     /// Cancelled on shutdown: every open stream then ends, so a graceful shutdown does not
     /// wait for clients that never hang up.
     pub shutdown: CancellationToken,
+    /// A Redis URL (`--redis`) to share the hub with other chat servers; `None` (the
+    /// default) keeps it in this process.
+    pub redis: Option<String>,
 }
 
 impl Default for Config {
@@ -90,13 +101,34 @@ impl Default for Config {
             max_message_bytes: 4096,
             max_name_chars: 64,
             shutdown: CancellationToken::new(),
+            redis: None,
         }
     }
 }
 
-/// Builds the hub the chat publishes through, as `config` says.
+/// Builds the in-process hub the chat publishes through, as `config` says (ignoring
+/// [`Config::redis`]; see [`connect_hub`]).
 pub fn build_hub(config: &Config) -> Hub {
     Hub::builder().history_len(config.history).build()
+}
+
+/// The hub `config` asks for: shared through Redis when [`Config::redis`] is set (keys
+/// prefixed `sse-chat`), otherwise [`build_hub`].
+///
+/// # Errors
+///
+/// [`HubError::Backend`] when the Redis URL is invalid or Redis cannot be reached.
+pub async fn connect_hub(config: &Config) -> Result<Hub, HubError> {
+    match &config.redis {
+        Some(url) => {
+            let redis = RedisBackend::new(url)?.prefix("sse-chat");
+            Hub::builder()
+                .history_len(config.history)
+                .build_redis(redis)
+                .await
+        }
+        None => Ok(build_hub(config)),
+    }
 }
 
 /// The chat's router with a hub of its own (see [`build_hub`]).
@@ -157,6 +189,13 @@ fn hub_error(error: HubError) -> Refusal {
             StatusCode::SERVICE_UNAVAILABLE,
             "the server is shutting down".to_owned(),
         ),
+        HubError::Backend(e) => {
+            tracing::warn!(error = %e, "hub backend failed");
+            Refusal(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "the message service is unavailable, try again".to_owned(),
+            )
+        }
         other => {
             tracing::error!(error = %other, "hub error");
             Refusal(
@@ -260,7 +299,12 @@ async fn direct(
     let from = params.user("from", &state.config)?;
     let to = params.user("to", &state.config)?;
     let message = params.message(&state.config)?;
-    if state.hub.subscriber_count(&user_topic(to)) == 0 {
+    let connected = state
+        .hub
+        .is_subscribed_anywhere(&user_topic(to))
+        .await
+        .map_err(hub_error)?;
+    if !connected {
         return Err(Refusal(
             StatusCode::NOT_FOUND,
             format!("user {to} is not connected"),
@@ -303,18 +347,20 @@ async fn publish(
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// Who is connected: `{"users": [...]}`, sorted.
-async fn users(State(state): Shared) -> Response {
+/// Who is connected (to any server sharing the hub): `{"users": [...]}`, sorted.
+async fn users(State(state): Shared) -> Result<Response, Refusal> {
     let mut users: Vec<String> = state
         .hub
-        .topics()
+        .topics_anywhere()
+        .await
+        .map_err(hub_error)?
         .into_iter()
         .filter_map(|topic| topic.strip_prefix("user:").map(str::to_owned))
         .collect();
     users.sort();
     users.dedup();
     let body = serde_json::json!({ "users": users }).to_string();
-    ([(header::CONTENT_TYPE, "application/json")], body).into_response()
+    Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
 }
 
 const INDEX_HTML: &str = include_str!("../static/index.html");

@@ -1,4 +1,5 @@
-//! The chat server: `chat-example [--addr 127.0.0.1:8888] [--history 1000] [--max-message 4096]`.
+//! The chat server: `chat-example [--addr 127.0.0.1:8888] [--history 1000] [--max-message 4096]
+//! [--redis redis://127.0.0.1:6379]`.
 //!
 //! The address can also come from the `CHAT_ADDR` environment variable; logging follows
 //! `RUST_LOG` (default `info`). Ctrl-C ends every open stream and shuts down gracefully.
@@ -8,11 +9,14 @@ use std::process::ExitCode;
 
 use tracing_subscriber::EnvFilter;
 
-const USAGE: &str = "usage: chat-example [--addr ADDR] [--history N] [--max-message BYTES]
+const USAGE: &str =
+    "usage: chat-example [--addr ADDR] [--history N] [--max-message BYTES] [--redis URL]
 
   --addr ADDR          address to listen on (env CHAT_ADDR, default 127.0.0.1:8888)
   --history N          events kept per topic for resuming clients (default 1000)
-  --max-message BYTES  largest accepted message (default 4096)";
+  --max-message BYTES  largest accepted message (default 4096)
+  --redis URL          share the chat with other servers through Redis
+                       (e.g. redis://127.0.0.1:6379; default: this process only)";
 
 struct Args {
     addr: SocketAddr,
@@ -44,6 +48,7 @@ fn parse_args() -> Result<Args, String> {
             "--addr" => addr = value.clone(),
             "--history" => config.history = number()?,
             "--max-message" => config.max_message_bytes = number()?,
+            "--redis" => config.redis = Some(value.clone()),
             _ => return Err(format!("unknown option {name}")),
         }
     }
@@ -70,7 +75,19 @@ async fn main() -> ExitCode {
         }
     };
     let shutdown = args.config.shutdown.clone();
-    let hub = chat_example::build_hub(&args.config);
+    let hub = match chat_example::connect_hub(&args.config).await {
+        Ok(hub) => hub,
+        Err(e) => {
+            let mut message = e.to_string();
+            let mut source = std::error::Error::source(&e);
+            while let Some(cause) = source {
+                message = format!("{message}: {cause}");
+                source = cause.source();
+            }
+            eprintln!("error: cannot start the hub: {message}");
+            return ExitCode::FAILURE;
+        }
+    };
     let router = chat_example::app_with_hub(args.config, hub.clone());
     let listener = match tokio::net::TcpListener::bind(args.addr).await {
         Ok(listener) => listener,

@@ -69,6 +69,13 @@ pub struct Config {
     pub seed: Option<u64>,
     /// Cancelled on shutdown: the ticker stops and every open stream ends.
     pub shutdown: CancellationToken,
+    /// A Redis URL (`--redis`) to share the ticks with other servers; `None` (the default)
+    /// keeps the hub in this process.
+    pub redis: Option<String>,
+    /// Whether this server publishes ticks (default `true`). With several servers sharing
+    /// Redis, run the ticker on one (`--no-ticker` on the others), or each publishes its own
+    /// random walk into the same stream.
+    pub ticker: bool,
 }
 
 impl Default for Config {
@@ -78,13 +85,36 @@ impl Default for Config {
             history: 300,
             seed: None,
             shutdown: CancellationToken::new(),
+            redis: None,
+            ticker: true,
         }
     }
 }
 
-/// Builds the hub the ticker publishes through, as `config` says.
+/// Builds the in-process hub the ticker publishes through, as `config` says (ignoring
+/// [`Config::redis`]; see [`connect_hub`]).
 pub fn build_hub(config: &Config) -> Hub {
     Hub::builder().history_len(config.history).build()
+}
+
+/// The hub `config` asks for: shared through Redis when [`Config::redis`] is set (keys
+/// prefixed `sse-stock`), otherwise [`build_hub`]. Every server sharing it serves the same
+/// ticks with the same ids, so a client resumes on any of them.
+///
+/// # Errors
+///
+/// [`HubError::Backend`] when the Redis URL is invalid or Redis cannot be reached.
+pub async fn connect_hub(config: &Config) -> Result<Hub, HubError> {
+    match &config.redis {
+        Some(url) => {
+            let redis = sse_axum::hub::RedisBackend::new(url)?.prefix("sse-stock");
+            Hub::builder()
+                .history_len(config.history)
+                .build_redis(redis)
+                .await
+        }
+        None => Ok(build_hub(config)),
+    }
 }
 
 /// The router with a hub of its own and the ticker running (spawned on the current Tokio
@@ -118,7 +148,8 @@ pub fn spawn_ticker(hub: Hub, config: &Config) -> JoinHandle<()> {
 }
 
 /// Publishes one tick every `interval` (the first at once) until `shutdown` is cancelled or
-/// the hub is closed.
+/// the hub is closed. A tick the hub's backend cannot take (Redis unreachable) is skipped,
+/// logged once per outage.
 pub async fn run_ticker(
     hub: Hub,
     mut prices: Prices,
@@ -127,6 +158,7 @@ pub async fn run_ticker(
 ) {
     let mut timer = tokio::time::interval(interval);
     timer.set_missed_tick_behavior(MissedTickBehavior::Skip);
+    let mut backend_down = false;
     loop {
         tokio::select! {
             () = shutdown.cancelled() => break,
@@ -149,8 +181,18 @@ pub async fn run_ticker(
             }
         };
         match hub.publish_all(TOPIC, events).await {
-            Ok(id) => tracing::debug!(%id, "tick"),
+            Ok(id) => {
+                if std::mem::take(&mut backend_down) {
+                    tracing::info!("ticks are published again");
+                }
+                tracing::debug!(%id, "tick");
+            }
             Err(HubError::Closed) => break,
+            Err(HubError::Backend(e)) => {
+                if !std::mem::replace(&mut backend_down, true) {
+                    tracing::warn!(error = %e, "cannot publish ticks; skipping them until the backend is back");
+                }
+            }
             Err(e) => {
                 tracing::error!(error = %e, "cannot publish a tick");
                 break;

@@ -1,4 +1,5 @@
-//! The stock price server: `stock-price-example [--addr 127.0.0.1:8888] [--interval-ms 1000]`.
+//! The stock price server: `stock-price-example [--addr 127.0.0.1:8888] [--interval-ms 1000]
+//! [--redis redis://127.0.0.1:6379 [--no-ticker]]`.
 //!
 //! The address can also come from the `STOCK_ADDR` environment variable; logging follows
 //! `RUST_LOG` (default `info`). Ctrl-C stops the ticker, ends every open stream and shuts down
@@ -11,10 +12,14 @@ use std::time::Duration;
 use tracing_subscriber::EnvFilter;
 
 const USAGE: &str = "usage: stock-price-example [--addr ADDR] [--interval-ms MS] [--history N]
+                           [--redis URL [--no-ticker]]
 
   --addr ADDR        address to listen on (env STOCK_ADDR, default 127.0.0.1:8888)
   --interval-ms MS   time between ticks (default 1000)
-  --history N        ticks kept for resuming clients (default 300)";
+  --history N        ticks kept for resuming clients (default 300)
+  --redis URL        share the ticks with other servers through Redis
+                     (e.g. redis://127.0.0.1:6379; default: this process only)
+  --no-ticker        publish no ticks, only serve those another server publishes";
 
 struct Args {
     addr: SocketAddr,
@@ -33,6 +38,10 @@ fn parse_args() -> Result<Args, String> {
         if name == "-h" || name == "--help" {
             return Err(String::new());
         }
+        if name == "--no-ticker" && inline.is_none() {
+            config.ticker = false;
+            continue;
+        }
         let value = match inline.or_else(|| args.next()) {
             Some(value) => value,
             None => return Err(format!("{name} needs a value")),
@@ -46,6 +55,7 @@ fn parse_args() -> Result<Args, String> {
         };
         match name.as_str() {
             "--addr" => addr = value.clone(),
+            "--redis" => config.redis = Some(value.clone()),
             "--interval-ms" => config.interval = Duration::from_millis(number()?),
             "--history" => {
                 config.history = usize::try_from(number()?).map_err(|e| e.to_string())?;
@@ -76,8 +86,22 @@ async fn main() -> ExitCode {
         }
     };
     let shutdown = args.config.shutdown.clone();
-    let hub = stock_price_example::build_hub(&args.config);
-    stock_price_example::spawn_ticker(hub.clone(), &args.config);
+    let hub = match stock_price_example::connect_hub(&args.config).await {
+        Ok(hub) => hub,
+        Err(e) => {
+            let mut message = e.to_string();
+            let mut source = std::error::Error::source(&e);
+            while let Some(cause) = source {
+                message = format!("{message}: {cause}");
+                source = cause.source();
+            }
+            eprintln!("error: cannot start the hub: {message}");
+            return ExitCode::FAILURE;
+        }
+    };
+    if args.config.ticker {
+        stock_price_example::spawn_ticker(hub.clone(), &args.config);
+    }
     let router = stock_price_example::app_with_hub(args.config, hub.clone());
     let listener = match tokio::net::TcpListener::bind(args.addr).await {
         Ok(listener) => listener,

@@ -149,11 +149,40 @@ impl HubBuilder {
     /// Builds the hub.
     #[must_use]
     pub fn build(self) -> Hub {
+        Hub::from_config(self.into_config())
+    }
+
+    /// Builds a hub shared through Redis with every other process built with the same
+    /// [`RedisBackend`](super::RedisBackend) settings: what one publishes, every one's subscribers receive, and a
+    /// `Last-Event-ID` from any of them resumes on any other. See [`RedisBackend`](super::RedisBackend) for how.
+    ///
+    /// Call it from within a Tokio runtime: it spawns the tasks that read the shared stream.
+    ///
+    /// ```no_run
+    /// use sse_axum::hub::{Hub, RedisBackend};
+    ///
+    /// # async fn run() -> Result<(), sse_axum::hub::HubError> {
+    /// let redis = RedisBackend::new("redis://127.0.0.1:6379")?.prefix("chat");
+    /// let hub = Hub::builder().history_len(1000).build_redis(redis).await?;
+    /// hub.publish("broadcast", sse_axum::Event::new().data("hello, every instance")).await?;
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`HubError::Backend`](super::HubError::Backend) when Redis cannot be reached now (so a misconfigured process
+    /// fails at start; later outages are survived) or when there is no Tokio runtime.
+    #[cfg(feature = "redis")]
+    pub async fn build_redis(self, redis: super::RedisBackend) -> Result<Hub, super::HubError> {
+        super::redis::connect(self.into_config(), redis).await
+    }
+
+    fn into_config(self) -> Arc<Config> {
         let reset_event = match self.reset_event {
             Some(event) => without_id(event),
             None => default_reset_event(),
         };
-        Hub::from_config(Arc::new(Config {
+        Arc::new(Config {
             limits: self.limits,
             queue: self.queue,
             policy: self.policy,
@@ -161,7 +190,7 @@ impl HubBuilder {
             keep_alive: self.keep_alive,
             on_subscribe: self.on_subscribe,
             on_unsubscribe: self.on_unsubscribe,
-        }))
+        })
     }
 }
 

@@ -71,6 +71,8 @@ mod builder;
 mod error;
 mod id;
 mod policy;
+#[cfg(feature = "redis")]
+mod redis;
 mod registry;
 mod replay;
 mod subscriber;
@@ -84,9 +86,11 @@ use bytes::{Bytes, BytesMut};
 use tokio::time::Instant;
 
 pub use builder::HubBuilder;
-pub use error::HubError;
+pub use error::{BackendError, BackendErrorKind, HubError};
 pub use id::{EventId, ParseEventIdError, ParseEventIdErrorKind};
 pub use policy::SlowConsumerPolicy;
+#[cfg(feature = "redis")]
+pub use redis::RedisBackend;
 pub use subscriber::SubscriberInfo;
 pub use subscription::{Frame, FrameKind, Subscription};
 
@@ -139,6 +143,9 @@ pub(crate) struct Shared {
     state: Mutex<State>,
     config: Arc<Config>,
     counters: Counters,
+    /// The shared backend, when the hub is one of several processes sharing a Redis Stream.
+    #[cfg(feature = "redis")]
+    remote: Option<Arc<redis::Backplane>>,
 }
 
 /// Everything behind the hub's one lock.
@@ -197,18 +204,8 @@ impl Hub {
     }
 
     pub(crate) fn from_config(config: Arc<Config>) -> Hub {
-        let backend = MemoryBackend::new(config.limits, Instant::now());
         Hub {
-            shared: Arc::new(Shared {
-                state: Mutex::new(State {
-                    backend: Box::new(backend),
-                    registry: Registry::default(),
-                    closed: false,
-                    next_subscriber: 0,
-                }),
-                config,
-                counters: Counters::default(),
-            }),
+            shared: Arc::new(Shared::new(config)),
         }
     }
 
@@ -227,7 +224,7 @@ impl Hub {
         topic: impl Into<String>,
         event: Event,
     ) -> Result<EventId, HubError> {
-        self.publish_frame(topic.into(), vec![event])
+        self.publish_events(topic.into(), vec![event]).await
     }
 
     /// Publishes several events under one id, as one history entry, delivered together (a
@@ -269,42 +266,35 @@ impl Hub {
         topic: impl Into<String>,
         events: impl IntoIterator<Item = Event>,
     ) -> Result<EventId, HubError> {
-        self.publish_frame(topic.into(), events.into_iter().collect())
+        self.publish_events(topic.into(), events.into_iter().collect())
+            .await
+    }
+
+    async fn publish_events(&self, topic: String, events: Vec<Event>) -> Result<EventId, HubError> {
+        #[cfg(feature = "redis")]
+        if let Some(remote) = &self.shared.remote {
+            return remote.publish(&self.shared, topic, events).await;
+        }
+        self.publish_frame(topic, events)
     }
 
     fn publish_frame(&self, topic: String, events: Vec<Event>) -> Result<EventId, HubError> {
         if events.is_empty() {
             return Err(HubError::NoEvents);
         }
-        let config = &self.shared.config;
         let now = Instant::now();
         let mut state = self.shared.lock();
         if state.closed {
             return Err(HubError::Closed);
         }
         let id = state.backend.next_id().ok_or(HubError::IdsExhausted)?;
-        let frame = encode(events, id)?;
+        let frame = encode(events, &id.to_string())?;
         state.backend.record(&topic, id, &frame, now);
-        let delivery = state
-            .registry
-            .deliver(&topic, id, &frame, config.queue, config.policy);
-        drop(state);
-
-        let counters = &self.shared.counters;
-        counters.published.fetch_add(1, Ordering::Relaxed);
-        if delivery.dropped > 0 {
-            counters
-                .dropped
-                .fetch_add(delivery.dropped, Ordering::Relaxed);
-        }
-        if !delivery.disconnected.is_empty() {
-            let n = u64::try_from(delivery.disconnected.len()).unwrap_or(u64::MAX);
-            counters.disconnected.fetch_add(n, Ordering::Relaxed);
-            tracing::debug!(topic, disconnected = n, "disconnected slow subscribers");
-            for queue in &delivery.disconnected {
-                self.shared.unsubscribed(queue);
-            }
-        }
+        self.shared.deliver(state, &topic, id, &frame);
+        self.shared
+            .counters
+            .published
+            .fetch_add(1, Ordering::Relaxed);
         Ok(id)
     }
 
@@ -335,6 +325,12 @@ impl Hub {
             (None, true) => ResumeFrom::Start,
             (None, false) => ResumeFrom::Live,
         };
+        #[cfg(feature = "redis")]
+        if let Some(remote) = &self.shared.remote {
+            return remote
+                .subscribe(&self.shared, topics, from, last_event_id)
+                .await;
+        }
         let now = Instant::now();
         let mut state = self.shared.lock();
         if state.closed {
@@ -379,6 +375,52 @@ impl Hub {
         self.shared.lock().registry.topics().cloned().collect()
     }
 
+    /// Whether `topic` has a subscriber anywhere: in this process, or, with a shared backend
+    /// (`HubBuilder::build_redis`, feature `redis`), in any process sharing it. The chat example answers a
+    /// direct message to a user nobody is subscribed for with 404.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), sse_axum::hub::HubError> {
+    /// let hub = sse_axum::hub::Hub::new();
+    /// assert!(!hub.is_subscribed_anywhere("user:alice").await?);
+    /// let subscription = hub.subscribe(sse_axum::hub::Subscribe::new(["user:alice"])).await?;
+    /// assert!(hub.is_subscribed_anywhere("user:alice").await?);
+    /// # drop(subscription); Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`HubError::Backend`] when the shared backend must be asked and cannot answer.
+    pub async fn is_subscribed_anywhere(&self, topic: &str) -> Result<bool, HubError> {
+        if self.subscriber_count(topic) > 0 {
+            return Ok(true);
+        }
+        #[cfg(feature = "redis")]
+        if let Some(remote) = &self.shared.remote {
+            return remote.is_subscribed_anywhere(topic).await;
+        }
+        Ok(false)
+    }
+
+    /// The topics with a subscriber anywhere, sorted: [`topics`](Hub::topics) for an
+    /// in-memory hub; with a shared backend (`HubBuilder::build_redis`, feature `redis`), also the topics
+    /// the other processes sharing it have announced (see `RedisBackend` for how long a
+    /// crashed process stays listed, and the cap on the list).
+    ///
+    /// # Errors
+    ///
+    /// [`HubError::Backend`] when the shared backend cannot answer.
+    pub async fn topics_anywhere(&self) -> Result<Vec<String>, HubError> {
+        let mut topics = self.topics();
+        #[cfg(feature = "redis")]
+        if let Some(remote) = &self.shared.remote {
+            topics.extend(remote.topics_anywhere().await?);
+        }
+        topics.sort_unstable();
+        topics.dedup();
+        Ok(topics)
+    }
+
     /// The hub's counters and current counts.
     #[must_use]
     pub fn stats(&self) -> HubStats {
@@ -408,6 +450,10 @@ impl Hub {
             state.backend.clear();
             state.registry.drain()
         };
+        #[cfg(feature = "redis")]
+        if let Some(remote) = &self.shared.remote {
+            remote.stop();
+        }
         for queue in &subscribers {
             queue.close();
             self.shared.unsubscribed(queue);
@@ -422,6 +468,32 @@ impl Hub {
 }
 
 impl Shared {
+    /// The state of a hub with the in-memory backend.
+    fn new(config: Arc<Config>) -> Shared {
+        let backend = MemoryBackend::new(config.limits, Instant::now());
+        Shared {
+            state: Mutex::new(State {
+                backend: Box::new(backend),
+                registry: Registry::default(),
+                closed: false,
+                next_subscriber: 0,
+            }),
+            config,
+            counters: Counters::default(),
+            #[cfg(feature = "redis")]
+            remote: None,
+        }
+    }
+
+    /// Sends the reset event to every subscriber of this process.
+    #[cfg(feature = "redis")]
+    fn reset_all(&self) {
+        let state = self.lock();
+        for queue in state.registry.queues() {
+            queue.force_reset();
+        }
+    }
+
     fn lock(&self) -> MutexGuard<'_, State> {
         // No code panics while holding the lock (hooks run outside it); should one ever do,
         // the state is still consistent, so keep serving rather than propagate the panic.
@@ -438,18 +510,56 @@ impl Shared {
 
     /// Runs the hook for a subscriber that was just removed.
     fn unsubscribed(&self, queue: &SubscriberQueue) {
+        #[cfg(feature = "redis")]
+        if let Some(remote) = &self.remote {
+            remote.presence_changed(queue.info().topics());
+        }
         if let Some(hook) = &self.config.on_unsubscribe {
             hook(queue.info());
         }
     }
+
+    /// Pushes a published frame to this process's subscribers of `topic` (releasing the lock
+    /// before the hooks run) and counts what the slow-consumer policy did.
+    fn deliver(&self, mut state: MutexGuard<'_, State>, topic: &str, id: EventId, frame: &Bytes) {
+        let config = &self.config;
+        let delivery = state
+            .registry
+            .deliver(topic, id, frame, config.queue, config.policy);
+        drop(state);
+        let counters = &self.counters;
+        if delivery.dropped > 0 {
+            counters
+                .dropped
+                .fetch_add(delivery.dropped, Ordering::Relaxed);
+        }
+        if !delivery.disconnected.is_empty() {
+            let n = u64::try_from(delivery.disconnected.len()).unwrap_or(u64::MAX);
+            counters.disconnected.fetch_add(n, Ordering::Relaxed);
+            tracing::debug!(topic, disconnected = n, "disconnected slow subscribers");
+            for queue in &delivery.disconnected {
+                self.unsubscribed(queue);
+            }
+        }
+    }
 }
 
-/// Encodes the events of one publish into one frame, each event with the hub's id.
-fn encode(events: Vec<Event>, id: EventId) -> Result<Bytes, HubError> {
-    let id = id.to_string();
+#[cfg(feature = "redis")]
+impl Drop for Shared {
+    fn drop(&mut self) {
+        // The last handle is gone: stop the backend's tasks (they hold only a weak reference).
+        if let Some(remote) = &self.remote {
+            remote.stop();
+        }
+    }
+}
+
+/// Encodes the events of one publish into one frame, each event with the hub's id (or with an
+/// empty `id:` line, a placeholder a shared backend fills in once the id is known).
+fn encode(events: Vec<Event>, id: &str) -> Result<Bytes, HubError> {
     let mut encoded = Vec::with_capacity(events.len());
     for event in events {
-        encoded.push(event.id(&id).map_err(HubError::Event)?.to_bytes());
+        encoded.push(event.id(id).map_err(HubError::Event)?.to_bytes());
     }
     match <[Bytes; 1]>::try_from(encoded) {
         Ok([one]) => Ok(one),

@@ -95,6 +95,12 @@ impl Registry {
         delivery
     }
 
+    /// Every subscriber, once per topic it subscribed to.
+    #[cfg(feature = "redis")]
+    pub(crate) fn queues(&self) -> impl Iterator<Item = &Arc<SubscriberQueue>> {
+        self.topics.values().flat_map(HashMap::values)
+    }
+
     /// The number of subscribers of `topic`.
     pub(crate) fn count(&self, topic: &str) -> usize {
         self.topics.get(topic).map_or(0, HashMap::len)

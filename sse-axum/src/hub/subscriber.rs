@@ -90,6 +90,10 @@ enum End {
 pub(crate) enum Next {
     /// Events were dropped before the next queued frame: send the reset event first.
     Gap,
+    /// The subscriber may have missed events for another reason (the shared backend lost its
+    /// history): send the reset event now.
+    #[cfg_attr(not(feature = "redis"), allow(dead_code))]
+    Reset,
     /// The next live frame.
     Frame(EventId, Bytes),
     /// The stream is over.
@@ -111,6 +115,8 @@ struct QueueState {
     frames: VecDeque<(EventId, Bytes)>,
     /// Frames were dropped since the subscriber last read: the reset event is due.
     gap: bool,
+    /// The reset event is due whatever comes next (see [`SubscriberQueue::force_reset`]).
+    reset: bool,
     end: Option<End>,
     waker: Option<Waker>,
 }
@@ -187,11 +193,37 @@ impl SubscriberQueue {
         }
     }
 
+    /// Sends the reset event before anything else still queued: the subscriber may have
+    /// missed events that were never offered (the shared backend lost its history).
+    #[cfg_attr(not(feature = "redis"), allow(dead_code))]
+    pub(crate) fn force_reset(&self) {
+        let mut state = self.lock();
+        if state.end.is_some() {
+            return;
+        }
+        state.reset = true;
+        let waker = state.waker.take();
+        drop(state);
+        if let Some(waker) = waker {
+            waker.wake();
+        }
+    }
+
+    /// The id of the next queued frame.
+    pub(crate) fn front_id(&self) -> Option<EventId> {
+        self.lock().frames.front().map(|(id, _)| *id)
+    }
+
     /// Takes the next item for the stream, or registers the task to be woken.
     pub(crate) fn poll_next(&self, cx: &mut Context<'_>) -> Poll<Next> {
         let mut state = self.lock();
         if state.end == Some(End::Now) {
             return Poll::Ready(Next::End);
+        }
+        if state.reset {
+            state.reset = false;
+            state.gap = false;
+            return Poll::Ready(Next::Reset);
         }
         if state.gap {
             state.gap = false;

@@ -50,6 +50,9 @@ pub struct Subscription {
     hub: Arc<Shared>,
     reset_first: bool,
     replay: std::vec::IntoIter<(EventId, Bytes)>,
+    /// Live frames up to this id are already covered (replayed, or seen by the client): they
+    /// were queued while a shared backend's history was being read. `None` once passed.
+    skip_through: Option<EventId>,
     done: bool,
 }
 
@@ -111,8 +114,29 @@ impl Subscription {
             hub,
             reset_first,
             replay: replay.into_iter(),
+            skip_through: None,
             done: false,
         }
+    }
+
+    /// Sets what a subscriber registered before its history was read receives first: the
+    /// reset event if `reset`, then `replay`, then the live frames newer than `horizon` (the
+    /// newest id the history read could see; older live frames are dropped as duplicates).
+    #[cfg(feature = "redis")]
+    pub(crate) fn resume(
+        &mut self,
+        reset: bool,
+        replay: Vec<(EventId, Bytes)>,
+        horizon: Option<EventId>,
+    ) {
+        self.reset_first = reset;
+        self.replay = replay.into_iter();
+        self.skip_through = horizon;
+    }
+
+    #[cfg(feature = "redis")]
+    pub(crate) fn queue(&self) -> &Arc<SubscriberQueue> {
+        &self.queue
     }
 
     /// Who subscribed: the id, the topics and the `Last-Event-ID` resumed after.
@@ -154,18 +178,36 @@ impl Stream for Subscription {
         if let Some((id, bytes)) = this.replay.next() {
             return Poll::Ready(Some(this.frame(FrameKind::Replayed, id, bytes)));
         }
-        match this.queue.poll_next(cx) {
-            Poll::Ready(Next::Gap) => Poll::Ready(Some(this.reset_frame())),
-            Poll::Ready(Next::Frame(id, bytes)) => {
-                Poll::Ready(Some(this.frame(FrameKind::Live, id, bytes)))
+        loop {
+            match this.queue.poll_next(cx) {
+                Poll::Ready(Next::Gap) => {
+                    // Frames were dropped before the next queued one. When that one is still
+                    // covered by the replay, so were the (older) dropped ones: nothing missed.
+                    let covered = this
+                        .skip_through
+                        .is_some_and(|skip| this.queue.front_id().is_some_and(|id| id <= skip));
+                    if !covered {
+                        return Poll::Ready(Some(this.reset_frame()));
+                    }
+                }
+                Poll::Ready(Next::Reset) => return Poll::Ready(Some(this.reset_frame())),
+                Poll::Ready(Next::Frame(id, bytes)) => {
+                    if let Some(skip) = this.skip_through {
+                        if id <= skip {
+                            continue;
+                        }
+                        this.skip_through = None;
+                    }
+                    return Poll::Ready(Some(this.frame(FrameKind::Live, id, bytes)));
+                }
+                Poll::Ready(Next::End) => {
+                    this.done = true;
+                    // Let go of the history now rather than when the response is dropped.
+                    this.replay = Vec::new().into_iter();
+                    return Poll::Ready(None);
+                }
+                Poll::Pending => return Poll::Pending,
             }
-            Poll::Ready(Next::End) => {
-                this.done = true;
-                // Let go of the history now rather than when the response is dropped.
-                this.replay = Vec::new().into_iter();
-                Poll::Ready(None)
-            }
-            Poll::Pending => Poll::Pending,
         }
     }
 

@@ -1,0 +1,49 @@
+//! Criterion: small events (about 60 bytes) turned into wire bytes by our `Event` and axum's,
+//! through each responder's body and directly.
+
+use std::sync::Arc;
+
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use sse_benches::encode;
+
+fn encoders(c: &mut Criterion) {
+    const N: usize = 10_000;
+    let inputs = encode::small_events(N);
+    let prebuilt = encode::build_ours(&inputs);
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let _guard = runtime.enter();
+    let mut group = c.benchmark_group("encode/small");
+    group.throughput(Throughput::Elements(N as u64));
+    let count = |inputs: &Arc<[encode::Input]>,
+                 f: fn(&Arc<[encode::Input]>, &mut dyn FnMut(&[u8])) -> usize| {
+        let mut total = 0;
+        f(inputs, &mut |bytes| total += bytes.len());
+        total
+    };
+    group.bench_function("sse-axum SseStream body", |b| {
+        b.iter(|| count(&inputs, |i, sink| encode::ours_body(i, sink)));
+    });
+    group.bench_function("axum Sse body", |b| {
+        b.iter(|| count(&inputs, |i, sink| encode::axum_body(i, sink)));
+    });
+    group.bench_function("sse-axum build + to_bytes", |b| {
+        b.iter(|| count(&inputs, |i, sink| encode::ours_direct(i, sink)));
+    });
+    group.bench_function("sse-axum to_bytes", |b| {
+        b.iter(|| {
+            let mut total = 0;
+            encode::ours_to_bytes(&prebuilt, |bytes| total += bytes.len());
+            total
+        });
+    });
+    group.bench_function("put_slice floor", |b| {
+        b.iter(|| count(&inputs, |i, sink| encode::put_slice(i, sink)));
+    });
+    group.finish();
+}
+
+criterion_group!(benches, encoders);
+criterion_main!(benches);

@@ -1,0 +1,505 @@
+//! Runs every comparison in one process, interleaving the contenders and repeating, and
+//! prints a markdown table of medians and ratios.
+//!
+//! ```text
+//! cargo run -p sse-benches --release --bin compare -- [--quick] [--json PATH] [--only SECTION,...]
+//! ```
+//!
+//! Sections: `parse`, `encode`, `e2e`, `fanout`. `--quick` keeps a run under a minute
+//! (smaller corpora, fewer repeats, 1000 subscribers). `--serve KIND` is the fan-out server
+//! role the binary starts itself in (see `sse_benches::fanout`).
+
+use std::collections::BTreeSet;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use sse_benches::corpus::{self, Corpus, Summary};
+use sse_benches::report::{self, Record, median};
+use sse_benches::{e2e, encode, fanout, parse};
+
+struct Options {
+    quick: bool,
+    json: Option<String>,
+    only: Option<BTreeSet<String>>,
+}
+
+impl Options {
+    fn runs(&self, section: &str) -> bool {
+        self.only.as_ref().is_none_or(|only| only.contains(section))
+    }
+}
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let mut options = Options {
+        quick: false,
+        json: None,
+        only: None,
+    };
+    let mut serve = None;
+    let mut iter = args.iter();
+    while let Some(arg) = iter.next() {
+        match arg.as_str() {
+            "--quick" => options.quick = true,
+            "--json" => options.json = iter.next().cloned(),
+            "--only" => {
+                options.only = iter
+                    .next()
+                    .map(|list| list.split(',').map(str::to_owned).collect());
+            }
+            "--serve" => serve = iter.next().cloned(),
+            "--parse-once" => {
+                // For profilers (callgrind): one parse of one corpus by one contender.
+                let (Some(who), Some(which), Some(chunk)) = (iter.next(), iter.next(), iter.next())
+                else {
+                    return ExitCode::FAILURE;
+                };
+                return parse_once(who, which, chunk.parse().unwrap_or(7));
+            }
+            other => {
+                eprintln!(
+                    "unknown argument {other:?}; usage: compare [--quick] [--json PATH] [--only parse,encode,e2e,fanout]"
+                );
+                return ExitCode::FAILURE;
+            }
+        }
+    }
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("cannot start the runtime: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    if let Some(kind) = serve {
+        let Some(kind) = fanout::ServerKind::from_name(&kind) else {
+            eprintln!("unknown server kind {kind:?}");
+            return ExitCode::FAILURE;
+        };
+        return match runtime.block_on(fanout::serve(kind)) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(error) => {
+                eprintln!("server: {error}");
+                ExitCode::FAILURE
+            }
+        };
+    }
+
+    let started = Instant::now();
+    let mut records = Vec::new();
+    if options.runs("parse") {
+        parse_section(&options, &mut records);
+    }
+    if options.runs("encode") {
+        let _guard = runtime.enter();
+        encode_section(&options, &mut records);
+    }
+    if options.runs("e2e") {
+        runtime.block_on(e2e_section(&options, &mut records));
+    }
+    if options.runs("fanout") {
+        runtime.block_on(fanout_section(&options, &mut records));
+    }
+    if options.runs("redis") {
+        eprintln!("redis: skipped: no Redis latency benchmark in this build");
+    }
+    println!("{}", report::markdown(&records));
+    println!(
+        "\n{} run in {:.1} s",
+        if options.quick { "quick" } else { "full" },
+        started.elapsed().as_secs_f64()
+    );
+    if let Some(path) = &options.json {
+        let json = report::json(&records);
+        let text = serde_json::to_string_pretty(&json).unwrap_or_default();
+        if let Err(error) = std::fs::write(path, text) {
+            eprintln!("cannot write {path}: {error}");
+            return ExitCode::FAILURE;
+        }
+    }
+    let wrong = records.iter().filter(|r| r.check != "ok").count();
+    if wrong > 0 {
+        eprintln!("{wrong} contenders gave wrong output (marked in the table)");
+    }
+    ExitCode::SUCCESS
+}
+
+fn parse_once(who: &str, which: &str, chunk: usize) -> ExitCode {
+    let corpus = match which {
+        "token" => corpus::token_events(2 << 20),
+        "large" => corpus::large_events(4 << 20),
+        _ => corpus::long_line(8 << 20),
+    };
+    let run: ParseFn = match who {
+        "ours" => parse::ours,
+        "sse-core" => parse::sse_core,
+        _ => parse::eventsource_stream,
+    };
+    let summary = run(&corpus.bytes, chunk);
+    println!("{}", check_summary(&summary, &corpus.expected));
+    ExitCode::SUCCESS
+}
+
+/// Times `f` once, in seconds.
+fn time<T>(f: impl FnOnce() -> T) -> (f64, T) {
+    let start = Instant::now();
+    let out = std::hint::black_box(f());
+    (start.elapsed().as_secs_f64(), out)
+}
+
+fn check_summary(got: &Summary, expected: &Summary) -> String {
+    if got == expected {
+        "ok".to_owned()
+    } else {
+        format!(
+            "{} events, {} data bytes, last id {:?}, {} retries; expected {}, {}, {:?}, {}",
+            got.events,
+            got.data_bytes,
+            got.last_id,
+            got.retries,
+            expected.events,
+            expected.data_bytes,
+            expected.last_id,
+            expected.retries
+        )
+    }
+}
+
+type ParseFn = fn(&[u8], usize) -> Summary;
+
+struct ParseContender {
+    name: &'static str,
+    run: ParseFn,
+    /// The corpus it runs on, when not the case's corpus (eventsource-stream on long lines).
+    corpus: Option<Corpus>,
+    note: String,
+}
+
+fn memchr_summary(input: &[u8], chunk: usize) -> Summary {
+    Summary {
+        events: parse::memchr_lines(input, chunk),
+        ..Summary::default()
+    }
+}
+
+fn parse_section(options: &Options, records: &mut Vec<Record>) {
+    let repeats = if options.quick { 3 } else { 7 };
+    let mib = 1024 * 1024;
+    let (token_size, large_size) = if options.quick {
+        (2 * mib, 4 * mib)
+    } else {
+        (8 * mib, 16 * mib)
+    };
+    let long_size = 8 * mib;
+    let corpora = [
+        corpus::token_events(token_size),
+        corpus::large_events(large_size),
+        corpus::long_line(long_size),
+    ];
+    let small_long = corpus::long_line(mib);
+    for corpus in &corpora {
+        let long = corpus.name == "one long line";
+        for chunk in [16 * 1024, 1500, 7] {
+            let case = if long {
+                format!(
+                    "one {} MiB line, {chunk} B chunks",
+                    corpus.bytes.len() / mib
+                )
+            } else {
+                format!(
+                    "{}, {} MiB, {chunk} B chunks",
+                    corpus.name,
+                    corpus.bytes.len() / mib
+                )
+            };
+            let mut contenders = vec![
+                ParseContender {
+                    name: "sse-client EventParser",
+                    run: parse::ours,
+                    corpus: None,
+                    note: String::new(),
+                },
+                ParseContender {
+                    name: "sse-core 0.2",
+                    run: parse::sse_core,
+                    corpus: None,
+                    note: String::new(),
+                },
+                ParseContender {
+                    name: "eventsource-stream 0.2",
+                    run: parse::eventsource_stream,
+                    corpus: None,
+                    note: String::new(),
+                },
+                ParseContender {
+                    name: "memchr line split (lower bound)",
+                    run: memchr_summary,
+                    corpus: None,
+                    note: "counts events only".to_owned(),
+                },
+            ];
+            if long {
+                // Quadratic: run it on a line it finishes in well under a second.
+                let size = match chunk {
+                    16384 => mib,
+                    1500 => 128 * 1024,
+                    _ => 8 * 1024,
+                };
+                contenders[2].corpus = Some(corpus::long_line(size));
+                contenders[2].note = format!(
+                    "**on a {} KiB line only** (quadratic in the line length)",
+                    size / 1024
+                );
+                contenders.push(ParseContender {
+                    name: "sse-client EventParser (1 MiB line)",
+                    run: parse::ours,
+                    corpus: Some(small_long.clone()),
+                    note: "same rate as on 8 MiB: linear".to_owned(),
+                });
+            }
+            let mut times = vec![Vec::with_capacity(repeats); contenders.len()];
+            let mut checks = vec![String::new(); contenders.len()];
+            for round in 0..repeats {
+                for (i, contender) in contenders.iter().enumerate() {
+                    let input = contender.corpus.as_ref().unwrap_or(corpus);
+                    let (secs, summary) = time(|| (contender.run)(&input.bytes, chunk));
+                    times[i].push(secs);
+                    if round == 0 {
+                        checks[i] = if contender.name.starts_with("memchr") {
+                            if summary.events == input.expected.events {
+                                "ok".to_owned()
+                            } else {
+                                format!(
+                                    "{} events, expected {}",
+                                    summary.events, input.expected.events
+                                )
+                            }
+                        } else {
+                            check_summary(&summary, &input.expected)
+                        };
+                    }
+                }
+            }
+            let ours_rate = corpus.bytes.len() as f64 / median(&times[0]);
+            for (i, contender) in contenders.iter().enumerate() {
+                let input = contender.corpus.as_ref().unwrap_or(corpus);
+                let secs = median(&times[i]);
+                let rate = input.bytes.len() as f64 / secs;
+                let mut record = Record::new("Parse", &case, contender.name)
+                    .metric("MB/s", rate / 1e6)
+                    .metric("events/s", input.expected.events as f64 / secs)
+                    .metric("ours ÷ this", ours_rate / rate);
+                record.check.clone_from(&checks[i]);
+                record.note.clone_from(&contender.note);
+                eprintln!(
+                    "parse | {case} | {} | {:.0} MB/s | {}",
+                    contender.name,
+                    rate / 1e6,
+                    record.check
+                );
+                records.push(record);
+            }
+        }
+    }
+}
+
+type EncodeFn = Box<dyn Fn(&mut dyn FnMut(&[u8])) -> usize>;
+
+fn encode_section(options: &Options, records: &mut Vec<Record>) {
+    let n = if options.quick { 100_000 } else { 500_000 };
+    let repeats = if options.quick { 3 } else { 7 };
+    let inputs = encode::small_events(n);
+    let expected = encode::expected_bytes(&inputs);
+    let prebuilt = Arc::new(encode::build_ours(&inputs));
+    let contenders: Vec<(&str, &str, EncodeFn)> = vec![
+        (
+            "sse-axum Event → SseStream body",
+            "build + encode + body frame",
+            {
+                let inputs = Arc::clone(&inputs);
+                Box::new(move |sink| encode::ours_body(&inputs, sink))
+            },
+        ),
+        (
+            "axum Event → axum Sse body",
+            "build + encode + body frame",
+            {
+                let inputs = Arc::clone(&inputs);
+                Box::new(move |sink| encode::axum_body(&inputs, sink))
+            },
+        ),
+        ("sse-axum Event build + to_bytes", "no body", {
+            let inputs = Arc::clone(&inputs);
+            Box::new(move |sink| encode::ours_direct(&inputs, sink))
+        }),
+        ("sse-axum Event::to_bytes", "events built beforehand", {
+            let prebuilt = Arc::clone(&prebuilt);
+            Box::new(move |sink| encode::ours_to_bytes(&prebuilt, sink))
+        }),
+        (
+            "put_slice into BytesMut (floor)",
+            "no validation, no body",
+            {
+                let inputs = Arc::clone(&inputs);
+                Box::new(move |sink| encode::put_slice(&inputs, sink))
+            },
+        ),
+    ];
+    let case = format!("{n} events of ~{} B", expected.len() / n);
+    let mut checks = Vec::new();
+    for (_, _, run) in &contenders {
+        let mut out = Vec::with_capacity(expected.len());
+        let count = run(&mut |bytes: &[u8]| out.extend_from_slice(bytes));
+        // Frames may hold several events: the bytes are what counts.
+        checks.push(if out == expected && count > 0 {
+            "ok".to_owned()
+        } else {
+            format!(
+                "{} bytes in {count} frames, expected {}",
+                out.len(),
+                expected.len()
+            )
+        });
+    }
+    let mut times = vec![Vec::new(); contenders.len()];
+    for _ in 0..repeats {
+        for (i, (_, _, run)) in contenders.iter().enumerate() {
+            let mut total = 0_usize;
+            let (secs, _) = time(|| run(&mut |bytes: &[u8]| total += bytes.len()));
+            std::hint::black_box(total);
+            times[i].push(secs);
+        }
+    }
+    let ours = n as f64 / median(&times[0]);
+    for (i, (name, note, _)) in contenders.iter().enumerate() {
+        let rate = n as f64 / median(&times[i]);
+        let mut record = Record::new("Encode", &case, name)
+            .metric("events/s", rate)
+            .metric("ours ÷ this", ours / rate);
+        record.check.clone_from(&checks[i]);
+        (*note).clone_into(&mut record.note);
+        eprintln!("encode | {name} | {:.2} M/s | {}", rate / 1e6, record.check);
+        records.push(record);
+    }
+}
+
+async fn e2e_section(options: &Options, records: &mut Vec<Record>) {
+    let n: u64 = if options.quick { 100_000 } else { 500_000 };
+    let repeats = if options.quick { 2 } else { 3 };
+    let (Ok(ours), Ok(axum)) = (e2e::serve(true).await, e2e::serve(false).await) else {
+        eprintln!("e2e: cannot bind a listener");
+        return;
+    };
+    let expected = e2e::expected(n);
+    let body_len = e2e::expected_body_len(n);
+    let (ours_url, axum_url) = (e2e::url(ours, n), e2e::url(axum, n));
+    let names = [
+        ("sse-axum SseStream → sse-client Client", ""),
+        (
+            "axum Sse → sse-reqwest-client",
+            "retry applied inside, not reported",
+        ),
+        ("axum Sse → reqwest + eventsource-stream", ""),
+        (
+            "sse-axum SseStream → reqwest + sse-client EventStream",
+            "no reconnect layer",
+        ),
+        (
+            "axum Sse → reqwest bytes (ceiling)",
+            "bytes counted, nothing parsed",
+        ),
+        (
+            "sse-axum SseStream → reqwest bytes (ceiling)",
+            "bytes counted, nothing parsed",
+        ),
+    ];
+    let mut times = vec![Vec::new(); names.len()];
+    let mut checks = vec![String::new(); names.len()];
+    for round in 0..repeats {
+        for i in 0..names.len() {
+            let start = Instant::now();
+            let check = match i {
+                0 => check_summary(&e2e::ours_client(&ours_url, n).await, &expected),
+                1 => check_summary(&e2e::sse_reqwest_client(&axum_url, n).await, &expected),
+                2 => check_summary(&e2e::eventsource_stream(&axum_url).await, &expected),
+                3 => check_summary(&e2e::ours_event_stream(&ours_url).await, &expected),
+                4 | 5 => {
+                    let url = if i == 4 { &axum_url } else { &ours_url };
+                    let got = e2e::raw_bytes(url).await;
+                    if got == body_len {
+                        "ok".to_owned()
+                    } else {
+                        format!("{got} bytes, expected {body_len}")
+                    }
+                }
+                _ => String::new(),
+            };
+            times[i].push(start.elapsed().as_secs_f64());
+            if round == 0 || check != "ok" {
+                checks[i] = check;
+            }
+        }
+    }
+    let ours_rate = n as f64 / median(&times[0]);
+    for (i, (name, note)) in names.iter().enumerate() {
+        let rate = n as f64 / median(&times[i]);
+        let mut record = Record::new("End to end, one stream", &format!("{n} small events"), name)
+            .metric("events/s", rate)
+            .metric("ours ÷ this", ours_rate / rate);
+        record.check.clone_from(&checks[i]);
+        (*note).clone_into(&mut record.note);
+        eprintln!("e2e | {name} | {:.2} M/s | {}", rate / 1e6, record.check);
+        records.push(record);
+    }
+}
+
+async fn fanout_section(options: &Options, records: &mut Vec<Record>) {
+    let sizes: &[usize] = if options.quick {
+        &[1000]
+    } else {
+        &[1000, 5000, 10_000]
+    };
+    for &subscribers in sizes {
+        let plan = fanout::Plan {
+            subscribers,
+            latency_events: if options.quick { 10 } else { 30 },
+            rate: 10,
+            burst_events: 100,
+            filler_events: 300,
+            settle: Duration::from_millis(if options.quick { 500 } else { 1000 }),
+        };
+        for kind in fanout::ServerKind::ALL {
+            let case = format!("{subscribers} subscribers, {} publishes/s", plan.rate);
+            let mut record = Record::new("Fan-out", &case, kind.describe());
+            match fanout::run(kind, plan).await {
+                Ok(outcome) => {
+                    let [p50, p99, max] = outcome.latency_ms;
+                    record = record
+                        .metric("delivered/s", outcome.delivered_per_sec)
+                        .metric("p50 ms", p50)
+                        .metric("p99 ms", p99)
+                        .metric("max ms", max)
+                        .metric("KiB/conn", outcome.kib_per_connection)
+                        .metric("p99 ms, 10% stalled", outcome.stalled_p99_ms)
+                        .metric("stalled ÷ normal p99", outcome.stalled_p99_ms / p99);
+                    if !outcome.problems.is_empty() {
+                        record.check = outcome.problems.join("; ");
+                    }
+                }
+                Err(error) => record.check = format!("run failed: {error}"),
+            }
+            eprintln!(
+                "fanout | {case} | {} | {:?} | {}",
+                kind.describe(),
+                record.metrics,
+                record.check
+            );
+            records.push(record);
+        }
+    }
+}

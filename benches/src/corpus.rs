@@ -1,0 +1,135 @@
+//! The byte streams the parsers read, each with what a correct parser finds in it.
+
+/// What a parser saw in a stream: compared between contenders and with the corpus.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Summary {
+    /// Events dispatched.
+    pub events: u64,
+    /// The sum of the data lengths of those events, in bytes.
+    pub data_bytes: u64,
+    /// The last event ID of the last event.
+    pub last_id: String,
+    /// `retry` fields reported.
+    pub retries: u64,
+}
+
+impl Summary {
+    /// Adds one event.
+    pub fn event(&mut self, data: &str, last_id: &str) {
+        self.events += 1;
+        self.data_bytes += data.len() as u64;
+        if self.last_id != last_id {
+            last_id.clone_into(&mut self.last_id);
+        }
+    }
+}
+
+/// A stream of events as bytes, and what it holds.
+#[derive(Debug, Clone)]
+pub struct Corpus {
+    /// A short name for tables.
+    pub name: &'static str,
+    /// The stream.
+    pub bytes: Vec<u8>,
+    /// What a correct parser finds in it.
+    pub expected: Summary,
+}
+
+/// LLM-style token events of about 100 bytes, each with an id and a type, with a `retry`
+/// field in every 1000th, up to about `size` bytes.
+///
+/// ```
+/// let corpus = sse_benches::corpus::token_events(10_000);
+/// assert!(corpus.bytes.starts_with(b"id: 0\nevent: token\ndata: {"));
+/// assert_eq!(corpus.expected.last_id, (corpus.expected.events - 1).to_string());
+/// ```
+#[must_use]
+pub fn token_events(size: usize) -> Corpus {
+    const WORDS: [&str; 8] = [
+        "The",
+        " quick",
+        " brown",
+        " fox",
+        " jumps",
+        " over",
+        " the",
+        " lazy dog.",
+    ];
+    let mut bytes = Vec::with_capacity(size + 256);
+    let mut expected = Summary::default();
+    let mut n = 0_u64;
+    while bytes.len() < size {
+        let data = format!(
+            r#"{{"id":"chatcmpl-7f3a","choices":[{{"index":0,"delta":{{"content":"{}"}}}}]}}"#,
+            WORDS[(n % 8) as usize]
+        );
+        let id = n.to_string();
+        bytes.extend_from_slice(format!("id: {id}\nevent: token\n").as_bytes());
+        if n % 1000 == 0 {
+            bytes.extend_from_slice(b"retry: 3000\n");
+            expected.retries += 1;
+        }
+        bytes.extend_from_slice(format!("data: {data}\n\n").as_bytes());
+        expected.event(&data, &id);
+        n += 1;
+    }
+    Corpus {
+        name: "token events (~100 B)",
+        bytes,
+        expected,
+    }
+}
+
+/// Large JSON events of about 4 KiB, pretty-printed over about 50 `data` lines, each with an
+/// id, up to about `size` bytes.
+#[must_use]
+pub fn large_events(size: usize) -> Corpus {
+    let mut bytes = Vec::with_capacity(size + 8192);
+    let mut expected = Summary::default();
+    let mut n = 0_u64;
+    while bytes.len() < size {
+        let id = format!("evt-{n}");
+        let mut lines = Vec::with_capacity(52);
+        lines.push("{".to_owned());
+        for field in 0..50 {
+            lines.push(format!(
+                r#"  "field_{field:02}": {{"value": {}, "label": "a moderately long label for {n}"}},"#,
+                n * 50 + field
+            ));
+        }
+        lines.push("}".to_owned());
+        bytes.extend_from_slice(format!("event: update\nid: {id}\n").as_bytes());
+        for line in &lines {
+            bytes.extend_from_slice(b"data: ");
+            bytes.extend_from_slice(line.as_bytes());
+            bytes.push(b'\n');
+        }
+        bytes.push(b'\n');
+        expected.event(&lines.join("\n"), &id);
+        n += 1;
+    }
+    Corpus {
+        name: "large JSON events (~4 KiB)",
+        bytes,
+        expected,
+    }
+}
+
+/// One event whose data is a single line of `size` bytes.
+#[must_use]
+pub fn long_line(size: usize) -> Corpus {
+    let data: String = (0..size)
+        .map(|i| char::from(b'a' + (i % 26) as u8))
+        .collect();
+    let mut bytes = Vec::with_capacity(size + 32);
+    bytes.extend_from_slice(b"id: long\ndata: ");
+    bytes.extend_from_slice(data.as_bytes());
+    bytes.extend_from_slice(b"\n\n");
+    let mut expected = Summary::default();
+    expected.event(&data, "long");
+    Corpus {
+        name: "one long line",
+        bytes,
+        expected,
+    }
+}

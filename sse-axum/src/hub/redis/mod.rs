@@ -1,0 +1,626 @@
+//! A hub shared by several processes through one Redis Stream: see [`RedisBackend`].
+//!
+//! - `backplane` (this file): the settings, the connection used for commands, and the
+//!   publish, subscribe and presence steps, each one Lua script ([`scripts`]).
+//! - [`reader`]: the one task per process that reads the stream and feeds the local fan-out,
+//!   and the task that keeps this process's presence announced.
+//! - [`wire`]: the entry format and the rule for exact resumption.
+
+mod reader;
+mod scripts;
+mod wire;
+
+use std::collections::HashSet;
+use std::fmt;
+use std::hash::BuildHasher as _;
+use std::sync::atomic::AtomicBool;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
+
+use bytes::Bytes;
+use redis::aio::MultiplexedConnection;
+use redis::{AsyncConnectionConfig, RedisError, Script, Value};
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
+
+use super::backend::ResumeFrom;
+use super::builder::Config;
+use super::subscriber::{SubscriberInfo, SubscriberQueue};
+use super::{BackendError, BackendErrorKind, EventId, Hub, HubError, Shared, Subscription};
+use crate::Event;
+use wire::{Decision, StreamInfo};
+
+/// Settings of a hub shared through Redis, given to
+/// [`HubBuilder::build_redis`](super::HubBuilder::build_redis).
+///
+/// # How it works
+///
+/// - **One stream per hub** (`<prefix>:stream`) holds every topic's events, so there is one
+///   ordered id space: the Redis entry id (`<ms>-<seq>`) is the SSE event id, and a
+///   `Last-Event-ID` from any process resumes on any other, whatever topics it names.
+/// - **Publishing** appends one entry (a Lua script, one round trip) holding the topic and the
+///   encoded events, and trims the stream to the hub's
+///   [`history_len`](super::HubBuilder::history_len) (exactly below 1000 entries,
+///   approximately (`MAXLEN ~`) above; the length counts every topic together) and
+///   [`history_age`](super::HubBuilder::history_age) (`MINID ~`). It returns once Redis has
+///   the entry, or fails with [`HubError::Backend`]: an event is never dropped silently.
+/// - **Each process runs one reader task** (`XREAD BLOCK` from the last id it delivered) that
+///   feeds the same local fan-out the in-memory hub uses, in stream order. A slow subscriber
+///   only fills its own bounded queue; the reader never waits for it.
+/// - **Subscribing with a `Last-Event-ID`** registers the subscriber first, then reads the
+///   history after the id (one atomic script), then drops the live events that arrived
+///   meanwhile and the history already holds: no gap, no duplicate at the seam. The reset
+///   event is sent when the id is older than the history, from before the stream's current
+///   incarnation (Redis restarted empty), or newer than anything Redis gave out.
+/// - **Presence**: each process announces, per topic, that it has subscribers, in a sorted
+///   set scored by expiry (refreshed every [`PRESENCE_TTL`](Self::PRESENCE_TTL) / 3, withdrawn
+///   when its last local subscriber leaves; a crashed process expires after the TTL), which
+///   [`Hub::is_subscribed_anywhere`] and [`Hub::topics_anywhere`] read.
+/// - **Two connections per process**, whatever the number of subscribers: one multiplexed
+///   for commands, one for the blocking read.
+///
+/// # When Redis goes away
+///
+/// Publishing fails at once with [`HubError::Backend`]; subscribing with a `Last-Event-ID`
+/// (which needs the history) fails the same way, live-only subscribing still works.
+/// Subscribers stay connected. The reader reconnects with exponential backoff and jitter,
+/// logging once when Redis is lost and once when it is back. If Redis came back without its
+/// data (the stream's origin changed), every subscriber of this process gets the reset event
+/// and the reader starts from the new stream's beginning, so nothing published after the
+/// restart is missed.
+///
+/// ```no_run
+/// use std::time::Duration;
+/// use sse_axum::hub::{Hub, RedisBackend};
+///
+/// # async fn run() -> Result<(), sse_axum::hub::HubError> {
+/// let redis = RedisBackend::new("redis://127.0.0.1:6379")?
+///     .prefix("chat")
+///     .response_timeout(Duration::from_secs(2));
+/// let hub = Hub::builder().history_len(1000).build_redis(redis).await?;
+/// # drop(hub); Ok(()) }
+/// ```
+#[derive(Clone)]
+#[must_use]
+pub struct RedisBackend {
+    client: redis::Client,
+    prefix: String,
+    connect_timeout: Duration,
+    response_timeout: Duration,
+    min_backoff: Duration,
+    max_backoff: Duration,
+}
+
+impl RedisBackend {
+    /// The default prefix of the hub's keys.
+    pub const DEFAULT_PREFIX: &'static str = "sse-axum";
+    /// How long a process's announcement that it has subscribers of a topic lasts unless
+    /// renewed (it is renewed every third of it).
+    pub const PRESENCE_TTL: Duration = Duration::from_secs(30);
+    /// The most topics [`Hub::topics_anywhere`] lists.
+    pub const MAX_LISTED_TOPICS: usize = 10_000;
+
+    /// Redis at `url` (`redis://[user:password@]host[:port][/db]`), with the default
+    /// settings: prefix [`DEFAULT_PREFIX`](Self::DEFAULT_PREFIX), 2 s to connect, 5 s for a
+    /// reply, reconnection backoff from 100 ms to 5 s.
+    ///
+    /// ```
+    /// use sse_axum::hub::{BackendErrorKind, HubError, RedisBackend};
+    ///
+    /// assert!(RedisBackend::new("redis://127.0.0.1:6379").is_ok());
+    /// let error = RedisBackend::new("http://example").unwrap_err();
+    /// assert!(matches!(error, HubError::Backend(e) if e.kind() == BackendErrorKind::Config));
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`HubError::Backend`] (of kind [`Config`](BackendErrorKind::Config)) when the URL is
+    /// not a Redis URL. Nothing is connected yet.
+    pub fn new(url: &str) -> Result<Self, HubError> {
+        let client =
+            redis::Client::open(url).map_err(|e| BackendError::new(BackendErrorKind::Config, e))?;
+        Ok(Self {
+            client,
+            prefix: Self::DEFAULT_PREFIX.to_owned(),
+            connect_timeout: Duration::from_secs(2),
+            response_timeout: Duration::from_secs(5),
+            min_backoff: Duration::from_millis(100),
+            max_backoff: Duration::from_secs(5),
+        })
+    }
+
+    /// The prefix of the hub's keys (`<prefix>:stream`, `<prefix>:origin`,
+    /// `<prefix>:presence`, `<prefix>:presence:<topic>`): processes with the same prefix
+    /// share one hub; other prefixes are other hubs on the same Redis.
+    pub fn prefix(mut self, prefix: impl Into<String>) -> Self {
+        self.prefix = prefix.into();
+        self
+    }
+
+    /// How long connecting may take before the attempt fails (default 2 s).
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = timeout;
+        self
+    }
+
+    /// How long a command may wait for its reply before it fails with
+    /// [`HubError::Backend`] (default 5 s).
+    pub fn response_timeout(mut self, timeout: Duration) -> Self {
+        self.response_timeout = timeout;
+        self
+    }
+
+    /// The delays between reconnection attempts: from `min`, doubling up to `max`, each
+    /// with random jitter (default 100 ms to 5 s).
+    pub fn reconnect_backoff(mut self, min: Duration, max: Duration) -> Self {
+        self.min_backoff = min;
+        self.max_backoff = max.max(min);
+        self
+    }
+}
+
+impl fmt::Debug for RedisBackend {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // The connection info may hold a password: show where, not how.
+        f.debug_struct("RedisBackend")
+            .field(
+                "addr",
+                &self.client.get_connection_info().addr().to_string(),
+            )
+            .field("prefix", &self.prefix)
+            .field("connect_timeout", &self.connect_timeout)
+            .field("response_timeout", &self.response_timeout)
+            .field("min_backoff", &self.min_backoff)
+            .field("max_backoff", &self.max_backoff)
+            .finish()
+    }
+}
+
+/// The most entries one blocking read returns.
+const READ_BATCH: usize = 512;
+/// How long one blocking read waits for entries before the reader checks the stream's origin.
+const READ_BLOCK: Duration = Duration::from_secs(1);
+/// Below this history length the stream is trimmed exactly; above, approximately.
+const EXACT_TRIM_BELOW: usize = 1000;
+/// The most presence changes sent in one script call.
+const PRESENCE_BATCH: usize = 256;
+
+/// The hub's key names.
+#[derive(Debug)]
+struct Keys {
+    stream: String,
+    origin: String,
+    index: String,
+}
+
+impl Keys {
+    fn new(prefix: &str) -> Self {
+        Self {
+            stream: format!("{prefix}:stream"),
+            origin: format!("{prefix}:origin"),
+            index: format!("{prefix}:presence"),
+        }
+    }
+
+    fn presence(&self, topic: &str) -> String {
+        format!("{}:{topic}", self.index)
+    }
+}
+
+struct Scripts {
+    publish: Script,
+    snapshot: Script,
+    presence: Script,
+    presence_count: Script,
+    presence_list: Script,
+}
+
+/// One process's side of the shared hub: what the [`Hub`] calls for publishing and
+/// subscribing, and what its reader and presence tasks share.
+pub(crate) struct Backplane {
+    settings: RedisBackend,
+    keys: Keys,
+    /// `MAXLEN` of the stream and whether trimming is exact (`=`) or approximate (`~`).
+    max_len: usize,
+    trim: &'static str,
+    /// The maximum age of entries in ms; 0: none.
+    max_age_ms: u64,
+    /// The connection for commands; `None` while Redis is unreachable (the reader task
+    /// re-establishes it).
+    command: Mutex<Option<MultiplexedConnection>>,
+    /// This process's name in the presence sets.
+    member: String,
+    /// Topics whose local subscriber count went to or from zero since the presence task ran.
+    dirty: Mutex<HashSet<String>>,
+    /// Wakes the presence task.
+    wake: Notify,
+    /// Set when Redis came back: announce every local topic again.
+    refresh_all: AtomicBool,
+    /// Stops both tasks (the hub was closed or dropped).
+    cancel: CancellationToken,
+    scripts: Scripts,
+}
+
+/// What a subscriber resuming through Redis gets before live events.
+struct Snapshot {
+    reset: bool,
+    entries: Vec<(EventId, Bytes)>,
+    /// The newest id given out when the history was read.
+    horizon: Option<EventId>,
+}
+
+/// Connects, reads where the stream stands and starts the reader and presence tasks.
+pub(super) async fn connect(config: Arc<Config>, settings: RedisBackend) -> Result<Hub, HubError> {
+    let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+        return Err(BackendError::new(
+            BackendErrorKind::Config,
+            "the redis backend needs a tokio runtime",
+        )
+        .into());
+    };
+    let limits = config.limits;
+    let max_age_ms = limits
+        .age
+        .map_or(0, |age| u64::try_from(age.as_millis()).unwrap_or(u64::MAX));
+    let plane = Arc::new(Backplane {
+        keys: Keys::new(&settings.prefix),
+        max_len: limits.len,
+        trim: if limits.len < EXACT_TRIM_BELOW {
+            "="
+        } else {
+            "~"
+        },
+        max_age_ms,
+        command: Mutex::new(None),
+        member: format!("{:016x}", std::hash::RandomState::new().hash_one(0_u8)),
+        dirty: Mutex::new(HashSet::new()),
+        wake: Notify::new(),
+        refresh_all: AtomicBool::new(false),
+        cancel: CancellationToken::new(),
+        scripts: Scripts {
+            publish: Script::new(scripts::PUBLISH),
+            snapshot: Script::new(scripts::SNAPSHOT),
+            presence: Script::new(scripts::PRESENCE),
+            presence_count: Script::new(scripts::PRESENCE_COUNT),
+            presence_list: Script::new(scripts::PRESENCE_LIST),
+        },
+        settings,
+    });
+    let command = plane.connect_command().await.map_err(unavailable)?;
+    plane.set_command(Some(command));
+    let reader = plane.connect_reader().await.map_err(unavailable)?;
+    let (info, _) = plane.read_snapshot("-", 0, &[]).await?;
+    tracing::info!(
+        stream = plane.keys.stream,
+        last_id = info.last.map(|id| id.to_string()),
+        "redis backplane connected"
+    );
+
+    let mut shared = Shared::new(config);
+    shared.remote = Some(Arc::clone(&plane));
+    let shared = Arc::new(shared);
+    let position = reader::Position {
+        last: info.last.unwrap_or(EventId::ZERO),
+        origin: info.origin,
+    };
+    runtime.spawn(reader::read(
+        Arc::clone(&plane),
+        Arc::downgrade(&shared),
+        position,
+        reader,
+    ));
+    runtime.spawn(reader::keep_presence(
+        Arc::clone(&plane),
+        Arc::downgrade(&shared),
+    ));
+    Ok(Hub { shared })
+}
+
+fn unavailable(error: RedisError) -> HubError {
+    BackendError::new(BackendErrorKind::Unavailable, error).into()
+}
+
+fn protocol(what: &'static str) -> HubError {
+    BackendError::new(BackendErrorKind::Protocol, what).into()
+}
+
+impl Backplane {
+    async fn connect_command(&self) -> Result<MultiplexedConnection, RedisError> {
+        let config = AsyncConnectionConfig::new()
+            .set_connection_timeout(Some(self.settings.connect_timeout))
+            .set_response_timeout(Some(self.settings.response_timeout));
+        self.settings
+            .client
+            .get_multiplexed_async_connection_with_config(&config)
+            .await
+    }
+
+    /// The reader's own connection: its blocking reads must not hold up commands.
+    async fn connect_reader(&self) -> Result<MultiplexedConnection, RedisError> {
+        let config = AsyncConnectionConfig::new()
+            .set_connection_timeout(Some(self.settings.connect_timeout))
+            .set_response_timeout(Some(READ_BLOCK + self.settings.response_timeout));
+        self.settings
+            .client
+            .get_multiplexed_async_connection_with_config(&config)
+            .await
+    }
+
+    fn command_slot(&self) -> MutexGuard<'_, Option<MultiplexedConnection>> {
+        self.command.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn set_command(&self, connection: Option<MultiplexedConnection>) {
+        *self.command_slot() = connection;
+    }
+
+    fn has_command(&self) -> bool {
+        self.command_slot().is_some()
+    }
+
+    fn command(&self) -> Result<MultiplexedConnection, HubError> {
+        self.command_slot().clone().ok_or_else(|| {
+            BackendError::new(BackendErrorKind::Unavailable, "not connected to redis").into()
+        })
+    }
+
+    /// Turns a failed command into the error to report; a broken connection is dropped so
+    /// the reader task reconnects.
+    fn failed(&self, error: RedisError) -> HubError {
+        let broken = error.is_io_error()
+            || error.is_connection_dropped()
+            || error.is_connection_refusal()
+            || error.is_timeout()
+            || error.is_unrecoverable_error();
+        if broken {
+            self.set_command(None);
+            BackendError::new(BackendErrorKind::Unavailable, error).into()
+        } else {
+            BackendError::new(BackendErrorKind::Protocol, error).into()
+        }
+    }
+
+    /// Stops the reader and presence tasks.
+    pub(super) fn stop(&self) {
+        self.cancel.cancel();
+    }
+
+    /// Publishes: one entry appended to the stream; the reader tasks deliver it everywhere,
+    /// this process included.
+    pub(super) async fn publish(
+        &self,
+        shared: &Shared,
+        topic: String,
+        events: Vec<Event>,
+    ) -> Result<EventId, HubError> {
+        if events.is_empty() {
+            return Err(HubError::NoEvents);
+        }
+        if shared.lock().closed {
+            return Err(HubError::Closed);
+        }
+        let template = super::encode(events, "")?;
+        let mut connection = self.command()?;
+        let reply: Value = self
+            .scripts
+            .publish
+            .key(&self.keys.stream)
+            .key(&self.keys.origin)
+            .arg(self.max_len)
+            .arg(self.trim)
+            .arg(self.max_age_ms)
+            .arg(&topic)
+            .arg(template.as_ref())
+            .invoke_async(&mut connection)
+            .await
+            .map_err(|e| self.failed(e))?;
+        let id = wire::parse_id(&reply).ok_or_else(|| protocol("publish gave no entry id"))?;
+        shared
+            .counters
+            .published
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        Ok(id)
+    }
+
+    /// Subscribes: registers first, so live events queue up while the history is read, then
+    /// sets the history and the horizon up to which queued live events are duplicates.
+    pub(super) async fn subscribe(
+        &self,
+        shared: &Arc<Shared>,
+        topics: Vec<String>,
+        from: ResumeFrom,
+        last_event_id: Option<EventId>,
+    ) -> Result<Subscription, HubError> {
+        let (queue, new_topics) = {
+            let mut state = shared.lock();
+            if state.closed {
+                return Err(HubError::Closed);
+            }
+            let id = state.next_subscriber;
+            state.next_subscriber += 1;
+            let info = SubscriberInfo::new(id, topics.clone().into_boxed_slice(), last_event_id);
+            let queue = Arc::new(SubscriberQueue::new(info));
+            state.registry.insert(&queue);
+            let new_topics: Vec<&String> = topics
+                .iter()
+                .filter(|topic| state.registry.count(topic) == 1)
+                .collect();
+            let new_topics: Vec<String> = new_topics.into_iter().cloned().collect();
+            (queue, new_topics)
+        };
+        let mut subscription = Subscription::new(queue, Arc::clone(shared), false, Vec::new());
+        if !new_topics.is_empty() {
+            // Announced before the subscription is returned, so a direct message sent
+            // through another process right after the client connected finds it.
+            let changes: Vec<(&str, bool)> =
+                new_topics.iter().map(|t| (t.as_str(), true)).collect();
+            if let Err(error) = self.presence(&changes).await {
+                tracing::debug!(%error, "cannot announce topics now; the presence task retries");
+                self.presence_changed(&new_topics);
+            }
+        }
+        if from != ResumeFrom::Live {
+            match self.snapshot(&topics, from).await {
+                Ok(snapshot) => {
+                    subscription.resume(snapshot.reset, snapshot.entries, snapshot.horizon);
+                }
+                Err(error) => {
+                    // Never announced to the hooks: take it out without calling them.
+                    let queue = subscription.queue();
+                    if shared.lock().registry.remove(queue) {
+                        self.presence_changed(queue.info().topics());
+                    }
+                    return Err(error);
+                }
+            }
+        }
+        if let Some(hook) = &shared.config.on_subscribe {
+            hook(subscription.info());
+        }
+        Ok(subscription)
+    }
+
+    /// What a subscriber starting at `from` receives before live events.
+    async fn snapshot(&self, topics: &[String], from: ResumeFrom) -> Result<Snapshot, HubError> {
+        let start = match from {
+            ResumeFrom::After(after) => format!("({}", wire::stream_id(after)),
+            ResumeFrom::Live | ResumeFrom::Start => "-".to_owned(),
+        };
+        let (mut info, mut entries) = self.read_snapshot(&start, self.max_len, topics).await?;
+        let decision = wire::decide(from, &info);
+        if decision == Decision::Future {
+            (info, entries) = self.read_snapshot("-", self.max_len, topics).await?;
+        }
+        Ok(Snapshot {
+            reset: decision != Decision::Exact,
+            entries,
+            horizon: info.last,
+        })
+    }
+
+    /// Runs the snapshot script: where the stream stands, and up to `limit` entries of
+    /// `topics` after `start`, oldest first.
+    async fn read_snapshot(
+        &self,
+        start: &str,
+        limit: usize,
+        topics: &[String],
+    ) -> Result<(StreamInfo, Vec<(EventId, Bytes)>), HubError> {
+        let mut connection = self.command()?;
+        let mut invocation = self.scripts.snapshot.prepare_invoke();
+        invocation
+            .key(&self.keys.stream)
+            .key(&self.keys.origin)
+            .arg(start)
+            .arg(limit);
+        for topic in topics {
+            invocation.arg(topic);
+        }
+        let reply: Value = invocation
+            .invoke_async(&mut connection)
+            .await
+            .map_err(|e| self.failed(e))?;
+        parse_snapshot(&reply).ok_or_else(|| protocol("unexpected reply to the snapshot script"))
+    }
+
+    /// Announces (`true`) or withdraws (`false`) this process's subscribers of topics.
+    async fn presence(&self, changes: &[(&str, bool)]) -> Result<(), HubError> {
+        let mut connection = self.command()?;
+        let ttl_ms = u64::try_from(RedisBackend::PRESENCE_TTL.as_millis()).unwrap_or(u64::MAX);
+        for batch in changes.chunks(PRESENCE_BATCH) {
+            let mut invocation = self.scripts.presence.prepare_invoke();
+            invocation.key(&self.keys.index);
+            for (topic, _) in batch {
+                invocation.key(self.keys.presence(topic));
+            }
+            invocation.arg(&self.member).arg(ttl_ms);
+            for (_, present) in batch {
+                invocation.arg(if *present { "1" } else { "0" });
+            }
+            for (topic, _) in batch {
+                invocation.arg(*topic);
+            }
+            let _: Value = invocation
+                .invoke_async(&mut connection)
+                .await
+                .map_err(|e| self.failed(e))?;
+        }
+        Ok(())
+    }
+
+    /// Notes that the local subscriber count of these topics may have gone to zero or from
+    /// zero: the presence task announces or withdraws them.
+    pub(super) fn presence_changed(&self, topics: &[String]) {
+        {
+            let mut dirty = self.dirty.lock().unwrap_or_else(PoisonError::into_inner);
+            dirty.extend(topics.iter().cloned());
+        }
+        self.wake.notify_one();
+    }
+
+    pub(super) async fn is_subscribed_anywhere(&self, topic: &str) -> Result<bool, HubError> {
+        let mut connection = self.command()?;
+        let count: i64 = self
+            .scripts
+            .presence_count
+            .key(self.keys.presence(topic))
+            .invoke_async(&mut connection)
+            .await
+            .map_err(|e| self.failed(e))?;
+        Ok(count > 0)
+    }
+
+    pub(super) async fn topics_anywhere(&self) -> Result<Vec<String>, HubError> {
+        let mut connection = self.command()?;
+        self.scripts
+            .presence_list
+            .key(&self.keys.index)
+            .arg(RedisBackend::MAX_LISTED_TOPICS)
+            .invoke_async(&mut connection)
+            .await
+            .map_err(|e| self.failed(e))
+    }
+}
+
+/// Reads `{origin, last, deleted, first, overflow, {id, template, ...}}`; the entries come
+/// newest first and are returned oldest first, with their ids filled in.
+fn parse_snapshot(reply: &Value) -> Option<(StreamInfo, Vec<(EventId, Bytes)>)> {
+    let Value::Array(parts) = reply else {
+        return None;
+    };
+    let [
+        origin,
+        last,
+        trimmed,
+        first,
+        overflow,
+        Value::Array(entries),
+    ] = parts.as_slice()
+    else {
+        return None;
+    };
+    let info = StreamInfo {
+        origin: wire::parse_id(origin),
+        last: wire::parse_id(last),
+        trimmed: !matches!(trimmed, Value::Int(0)),
+        first: wire::parse_id(first),
+        overflow: matches!(overflow, Value::Int(1)),
+    };
+    let mut out = Vec::with_capacity(entries.len() / 2);
+    for pair in entries.chunks_exact(2).rev() {
+        let id = wire::parse_id(&pair[0])?;
+        let template = wire::bytes(&pair[1])?;
+        out.push((id, wire::fill(template, id)));
+    }
+    Some((info, out))
+}
+
+impl fmt::Debug for Backplane {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Backplane")
+            .field("settings", &self.settings)
+            .field("member", &self.member)
+            .field("connected", &self.has_command())
+            .finish_non_exhaustive()
+    }
+}

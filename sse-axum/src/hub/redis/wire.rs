@@ -1,0 +1,310 @@
+//! What a hub stores in a Redis Stream entry and how it reads it back; and the rule that
+//! decides whether a `Last-Event-ID` resumes exactly. Pure functions, tested without Redis.
+//!
+//! An entry is `t` (the topic) and `f` (the frame template): the published events encoded
+//! with an empty `id:` line each. Redis gives the entry its id only when it appends it, so
+//! every process that reads the entry fills that id in ([`fill`]); the result is byte for byte
+//! what the in-memory hub writes for the same events and id.
+
+use bytes::{BufMut as _, Bytes, BytesMut};
+use redis::Value;
+
+use super::super::EventId;
+use super::super::backend::ResumeFrom;
+
+/// The entry field holding the topic.
+pub(super) const TOPIC_FIELD: &str = "t";
+/// The entry field holding the frame template.
+pub(super) const FRAME_FIELD: &str = "f";
+
+/// The line a template holds where the id goes.
+const PLACEHOLDER: &[u8] = b"id:\n";
+
+/// The frame for `id`: every line of the template that is exactly `id:` becomes `id: <id>`.
+///
+/// Only an `id` field with an empty value encodes to that line (comments start with `:`, other
+/// fields have other names), so no event content can be mistaken for it.
+pub(super) fn fill(template: &[u8], id: EventId) -> Bytes {
+    let id = id.to_string();
+    let lines = template.split_inclusive(|&b| b == b'\n');
+    let placeholders = lines.clone().filter(|line| *line == PLACEHOLDER).count();
+    let mut frame = BytesMut::with_capacity(template.len() + placeholders * (id.len() + 1));
+    for line in lines {
+        if line == PLACEHOLDER {
+            frame.put_slice(b"id: ");
+            frame.put_slice(id.as_bytes());
+            frame.put_u8(b'\n');
+        } else {
+            frame.put_slice(line);
+        }
+    }
+    frame.freeze()
+}
+
+/// A stream entry id as Redis writes it: always `ms-seq`.
+pub(super) fn stream_id(id: EventId) -> String {
+    format!("{}-{}", id.major(), id.minor())
+}
+
+/// An id from a reply; `None` for an empty string, `0-0` or anything that is not an id.
+pub(super) fn parse_id(value: &Value) -> Option<EventId> {
+    let id = text(value)?.parse::<EventId>().ok()?;
+    (id != EventId::ZERO).then_some(id)
+}
+
+/// The bytes of a string reply.
+pub(super) fn bytes(value: &Value) -> Option<&[u8]> {
+    match value {
+        Value::BulkString(bytes) => Some(bytes),
+        Value::SimpleString(text) => Some(text.as_bytes()),
+        _ => None,
+    }
+}
+
+fn text(value: &Value) -> Option<&str> {
+    std::str::from_utf8(bytes(value)?).ok()
+}
+
+/// One entry read from the stream.
+#[derive(Debug, PartialEq, Eq)]
+pub(super) struct Entry {
+    pub(super) id: EventId,
+    /// The topic and the frame template; `None` when the entry was not written by a hub (it
+    /// is skipped, but the reader still moves past it).
+    pub(super) content: Option<(String, Bytes)>,
+}
+
+/// The entries of an `XREAD` reply for one stream (`nil` when the block timed out).
+pub(super) fn xread_entries(reply: &Value) -> Vec<Entry> {
+    let Value::Array(streams) = reply else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for stream in streams {
+        // RESP2: [key, [entry, ...]]
+        if let Value::Array(pair) = stream
+            && let [_key, Value::Array(entries)] = pair.as_slice()
+        {
+            out.extend(entries.iter().filter_map(entry));
+        }
+    }
+    out
+}
+
+/// One `[id, [field, value, ...]]` entry.
+fn entry(value: &Value) -> Option<Entry> {
+    let Value::Array(pair) = value else {
+        return None;
+    };
+    let [id, Value::Array(fields)] = pair.as_slice() else {
+        return None;
+    };
+    let id = parse_id(id)?;
+    let mut topic = None;
+    let mut frame = None;
+    for field in fields.chunks_exact(2) {
+        match bytes(&field[0]) {
+            Some(name) if name == TOPIC_FIELD.as_bytes() => topic = text(&field[1]),
+            Some(name) if name == FRAME_FIELD.as_bytes() => frame = bytes(&field[1]),
+            _ => {}
+        }
+    }
+    let content = topic
+        .zip(frame)
+        .map(|(topic, frame)| (topic.to_owned(), Bytes::copy_from_slice(frame)));
+    Some(Entry { id, content })
+}
+
+/// What the snapshot script tells about the stream when a subscriber arrives.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub(super) struct StreamInfo {
+    /// The first id of this incarnation of the stream (the `origin` key); `None` when the
+    /// stream was never written or its origin was lost.
+    pub(super) origin: Option<EventId>,
+    /// The newest id ever given by the stream (`last-generated-id`); `None`: no stream.
+    pub(super) last: Option<EventId>,
+    /// Whether any entry ever left the stream (trimmed by length or age).
+    pub(super) trimmed: bool,
+    /// The oldest id still in the stream; `None` when it is empty.
+    pub(super) first: Option<EventId>,
+    /// More entries followed the resume point than the history holds.
+    pub(super) overflow: bool,
+}
+
+/// Whether a subscriber starting at `from` can resume exactly.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Decision {
+    /// The entries after the resume point are exactly what the subscriber missed.
+    Exact,
+    /// The subscriber missed events the stream no longer holds: the reset event, then the
+    /// retained entries after its id.
+    Reset,
+    /// The id is newer than anything the stream gave (Redis lost its data, or the id is made
+    /// up): the reset event, then every retained entry.
+    Future,
+}
+
+/// Decides as the in-memory backend does, from what Redis knows: an id resumes exactly when
+/// it belongs to this incarnation of the stream, is not from the future, and nothing newer
+/// than it was trimmed away. Trimming removes the oldest entries, so the entries from the
+/// first one on are all there; an id older than the first one resumes exactly only if nothing
+/// was ever trimmed. In doubt it resets: a subscriber may get a reset it did not strictly need
+/// (its id is the newest entry trimmed away), never miss events silently.
+pub(super) fn decide(from: ResumeFrom, info: &StreamInfo) -> Decision {
+    let after = match from {
+        ResumeFrom::Live | ResumeFrom::Start => return Decision::Exact,
+        ResumeFrom::After(after) => after,
+    };
+    let Some(last) = info.last else {
+        // Nothing was ever published here: the id comes from elsewhere.
+        return Decision::Reset;
+    };
+    if after > last {
+        return Decision::Future;
+    }
+    let of_this_stream = info.origin.is_some_and(|origin| after >= origin);
+    if !of_this_stream {
+        return Decision::Reset;
+    }
+    if after == last {
+        return Decision::Exact;
+    }
+    let all_after_retained = !info.trimmed || info.first.is_some_and(|first| after >= first);
+    if all_after_retained && !info.overflow {
+        Decision::Exact
+    } else {
+        Decision::Reset
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Event;
+
+    fn id(major: u64, minor: u64) -> EventId {
+        EventId::new(major, minor)
+    }
+
+    #[test]
+    fn filled_templates_match_what_the_memory_hub_writes() {
+        let events = [
+            Event::new().data("plain"),
+            Event::new().event("AAPL").unwrap().data("189.5\nid:\n"),
+            Event::new()
+                .comment("")
+                .comment("id:")
+                .retry(std::time::Duration::from_secs(1)),
+            Event::new().id("old").unwrap().data(""),
+        ];
+        for the_id in [id(1_700_000_000_000, 0), id(1_700_000_000_000, 7)] {
+            let mut template = Vec::new();
+            let mut expected = Vec::new();
+            for event in &events {
+                template.extend_from_slice(&event.clone().id("").unwrap().to_bytes());
+                expected
+                    .extend_from_slice(&event.clone().id(the_id.to_string()).unwrap().to_bytes());
+            }
+            assert_eq!(fill(&template, the_id), expected.as_slice());
+        }
+        // No placeholder, or a template without a final newline: copied as is.
+        assert_eq!(fill(b"data: x\n\n", id(5, 0)), "data: x\n\n");
+        assert_eq!(fill(b"id:", id(5, 0)), "id:");
+    }
+
+    #[test]
+    fn stream_ids_round_trip() {
+        assert_eq!(stream_id(id(12, 0)), "12-0");
+        assert_eq!(stream_id(id(12, 3)), "12-3");
+        let value = Value::BulkString(b"12-3".to_vec());
+        assert_eq!(parse_id(&value), Some(id(12, 3)));
+        assert_eq!(parse_id(&Value::BulkString(b"0-0".to_vec())), None);
+        assert_eq!(parse_id(&Value::BulkString(Vec::new())), None);
+        assert_eq!(parse_id(&Value::Int(5)), None);
+    }
+
+    #[test]
+    fn reads_xread_replies_and_skips_foreign_entries() {
+        let bulk = |s: &str| Value::BulkString(s.as_bytes().to_vec());
+        let reply = Value::Array(vec![Value::Array(vec![
+            bulk("hub:stream"),
+            Value::Array(vec![
+                Value::Array(vec![
+                    bulk("5-1"),
+                    Value::Array(vec![bulk("t"), bulk("news"), bulk("f"), bulk("id:\n\n")]),
+                ]),
+                Value::Array(vec![
+                    bulk("6-0"),
+                    Value::Array(vec![bulk("other"), bulk("x")]),
+                ]),
+                Value::Int(3),
+            ]),
+        ])]);
+        let entries = xread_entries(&reply);
+        assert_eq!(
+            entries,
+            [
+                Entry {
+                    id: id(5, 1),
+                    content: Some(("news".to_owned(), Bytes::from_static(b"id:\n\n"))),
+                },
+                Entry {
+                    id: id(6, 0),
+                    content: None,
+                },
+            ]
+        );
+        assert!(xread_entries(&Value::Nil).is_empty());
+    }
+
+    #[test]
+    fn decides_like_the_memory_backend() {
+        use Decision::*;
+        let info = StreamInfo {
+            origin: Some(id(100, 0)),
+            last: Some(id(200, 0)),
+            trimmed: true,
+            first: Some(id(160, 0)),
+            overflow: false,
+        };
+        let after = |n| ResumeFrom::After(id(n, 0));
+        assert_eq!(decide(ResumeFrom::Start, &info), Exact);
+        assert_eq!(decide(after(160), &info), Exact);
+        assert_eq!(decide(after(170), &info), Exact);
+        assert_eq!(decide(after(200), &info), Exact);
+        assert_eq!(
+            decide(after(159), &info),
+            Reset,
+            "older than what is retained"
+        );
+        assert_eq!(decide(after(99), &info), Reset, "from before this stream");
+        assert_eq!(decide(after(201), &info), Future);
+        let overflow = StreamInfo {
+            overflow: true,
+            ..info
+        };
+        assert_eq!(
+            decide(after(180), &overflow),
+            Reset,
+            "further behind than the history"
+        );
+        let no_stream = StreamInfo::default();
+        assert_eq!(decide(after(1), &no_stream), Reset);
+        assert_eq!(decide(ResumeFrom::Start, &no_stream), Exact);
+        // Nothing ever trimmed: any id of this stream is exact.
+        let untrimmed = StreamInfo {
+            trimmed: false,
+            first: Some(id(100, 0)),
+            ..info
+        };
+        assert_eq!(decide(after(100), &untrimmed), Exact);
+        assert_eq!(decide(after(150), &untrimmed), Exact);
+        // Everything trimmed (history 0): only the newest id is exact.
+        let empty = StreamInfo {
+            first: None,
+            ..info
+        };
+        assert_eq!(decide(after(200), &empty), Exact);
+        assert_eq!(decide(after(199), &empty), Reset);
+    }
+}
