@@ -1,10 +1,15 @@
 //! Criterion: small events (about 60 bytes) turned into wire bytes by our `Event` and axum's,
 //! through each responder's body and directly.
 
+#![allow(missing_docs)] // criterion_group! defines an undocumented function
+
 use std::sync::Arc;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use sse_benches::encode;
+
+/// One encoder run over all inputs, writing into a sink.
+type Run = fn(&Arc<[encode::Input]>, &mut dyn FnMut(&[u8])) -> usize;
 
 fn encoders(c: &mut Criterion) {
     const N: usize = 10_000;
@@ -17,8 +22,7 @@ fn encoders(c: &mut Criterion) {
     let _guard = runtime.enter();
     let mut group = c.benchmark_group("encode/small");
     group.throughput(Throughput::Elements(N as u64));
-    let count = |inputs: &Arc<[encode::Input]>,
-                 f: fn(&Arc<[encode::Input]>, &mut dyn FnMut(&[u8])) -> usize| {
+    let count = |inputs: &Arc<[encode::Input]>, f: Run| {
         let mut total = 0;
         f(inputs, &mut |bytes| total += bytes.len());
         total
@@ -45,5 +49,9 @@ fn encoders(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, encoders);
+criterion_group! {
+    name = benches;
+    config = Criterion::default();
+    targets = encoders
+}
 criterion_main!(benches);

@@ -1,6 +1,8 @@
 //! Criterion: the parsers side by side on the three corpora, in chunks of 16 KiB, 1500 and 7
 //! bytes. `eventsource-stream` is quadratic on long lines: it reads a 64 KiB line there.
 
+#![allow(missing_docs)] // criterion_group! defines an undocumented function
+
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use sse_benches::{corpus, parse};
 
@@ -38,7 +40,7 @@ fn parsers(c: &mut Criterion) {
             let (label, input) = if *name == "long-line" {
                 ("eventsource-stream (64 KiB line)", &short_long)
             } else {
-                ("eventsource-stream", *corpus)
+                ("eventsource-stream", corpus)
             };
             group.throughput(Throughput::Bytes(input.bytes.len() as u64));
             group.bench_with_input(BenchmarkId::new(label, chunk), &chunk, |b, &chunk| {
@@ -49,5 +51,9 @@ fn parsers(c: &mut Criterion) {
     }
 }
 
-criterion_group!(benches, parsers);
+criterion_group! {
+    name = benches;
+    config = Criterion::default();
+    targets = parsers
+}
 criterion_main!(benches);

@@ -65,7 +65,7 @@ pub fn token_events(size: usize) -> Corpus {
         );
         let id = n.to_string();
         bytes.extend_from_slice(format!("id: {id}\nevent: token\n").as_bytes());
-        if n % 1000 == 0 {
+        if n.is_multiple_of(1000) {
             bytes.extend_from_slice(b"retry: 3000\n");
             expected.retries += 1;
         }

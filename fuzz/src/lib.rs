@@ -85,18 +85,13 @@ pub fn reference_parse(bytes: &[u8]) -> (Vec<RefItem>, String) {
                 data.push_str(value);
                 data.push('\n');
             }
-            "id" => {
-                if !value.contains('\0') {
-                    id_buffer = value.to_owned();
-                }
-            }
-            "retry" => {
-                // ASCII digits only, not empty; values that overflow u64 are ignored (the
-                // spec leaves the range to the implementation).
-                if !value.is_empty() && value.bytes().all(|b| b.is_ascii_digit()) {
-                    if let Ok(millis) = value.parse::<u64>() {
-                        items.push(RefItem::Retry(millis));
-                    }
+            // An id containing NUL is ignored.
+            "id" if !value.contains('\0') => id_buffer = value.to_owned(),
+            // ASCII digits only, not empty; values that overflow u64 are ignored (the spec
+            // leaves the range to the implementation).
+            "retry" if !value.is_empty() && value.bytes().all(|b| b.is_ascii_digit()) => {
+                if let Ok(millis) = value.parse::<u64>() {
+                    items.push(RefItem::Retry(millis));
                 }
             }
             _ => {}
