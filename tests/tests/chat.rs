@@ -1,6 +1,7 @@
 //! The chat example over real TCP: the seed's curl flows, exact JSON and event names, every bad
 //! request's status, injection attempts, resuming with `Last-Event-ID`, graceful shutdown.
 
+use sse_axum::hub::EventId;
 use std::time::Duration;
 
 use chat_example::Config;
@@ -76,7 +77,7 @@ async fn direct(server: &TestServer, from: &str, to: &str, message: &str) {
 fn check_message(event: &sse_client::Event, kind: &str, from: &str, to: &str, text: &str) -> Value {
     assert_eq!(event.event_type(), kind);
     assert!(
-        event.last_event_id().parse::<u64>().is_ok(),
+        event.last_event_id().parse::<EventId>().is_ok(),
         "id {:?} is not a hub id",
         event.last_event_id()
     );
@@ -130,7 +131,7 @@ async fn seed_flow_broadcast_and_direct_reach_hertz_and_a_third_user_gets_only_t
     check_message(&first, "broadcast", "alice", "", "hello");
     let second = hertz.next_event().await.unwrap();
     check_message(&second, "direct", "alice", "hertz", "hi");
-    let (id1, id2): (u64, u64) = (
+    let (id1, id2): (EventId, EventId) = (
         first.last_event_id().parse().unwrap(),
         second.last_event_id().parse().unwrap(),
     );
@@ -172,7 +173,7 @@ async fn the_wire_format_is_exact() {
         lines[1]
             .strip_prefix("id: ")
             .unwrap()
-            .parse::<u64>()
+            .parse::<EventId>()
             .is_ok(),
         "{text:?}"
     );

@@ -54,7 +54,7 @@ pub(crate) trait Backend: Send + fmt::Debug {
     fn clear(&mut self);
 }
 
-/// The in-process backend: ids from a counter of Unix milliseconds, history in a
+/// The in-process backend: ids `<unix ms>-<sequence>` (see [`EventId`]), history in a
 /// [`ReplayBuffer`] per topic.
 ///
 /// # Deciding whether a resume is exact
@@ -89,7 +89,10 @@ const SWEEP_EVERY: Duration = Duration::from_secs(1);
 
 impl MemoryBackend {
     pub(crate) fn new(limits: HistoryLimits, now: Instant) -> Self {
-        let origin = EventId::new(super::id::unix_millis(), 0);
+        // Everything up to the end of the current millisecond is from before this hub (a
+        // previous process may have published in it); the first id is a later millisecond,
+        // written as a plain integer.
+        let origin = EventId::new(super::id::unix_millis(), u64::MAX);
         Self {
             limits,
             origin,

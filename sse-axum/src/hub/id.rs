@@ -7,10 +7,11 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 /// The id a [`Hub`](super::Hub) gives a published event: a position in the hub's history.
 ///
-/// An ordered pair `(major, minor)`, compared major first. The in-memory hub uses `minor = 0`
-/// and a `major` of `max(previous + 1, unix time in ms)`, so its ids are Unix milliseconds
-/// while publishing stays under one event per millisecond, and they stay unique across a
-/// server restart. A stream backend such as Redis Streams uses both parts (`<ms>-<seq>`).
+/// An ordered pair `(major, minor)`, compared major first: `<unix ms>-<sequence within that
+/// ms>`, the form Redis Streams uses. The first event of a millisecond has sequence 0 and is
+/// written as a plain integer, so a hub publishing less than once per millisecond hands out
+/// plain Unix milliseconds; bursts get `ms-1`, `ms-2`, ... Ids never run ahead of the clock,
+/// so they stay unique, and recognisably older, across a server restart.
 ///
 /// The text form is `major` when `minor` is 0 and `major-minor` otherwise; both forms parse,
 /// and `N` and `N-0` are the same id. Ids are sent to the client in the `id:` field and come
@@ -46,24 +47,33 @@ impl EventId {
         Self { major, minor }
     }
 
-    /// The first part: a counter of Unix milliseconds for the in-memory hub.
+    /// The first part: Unix milliseconds.
     #[must_use]
     pub const fn major(self) -> u64 {
         self.major
     }
 
-    /// The second part: 0 for the in-memory hub, the sequence number for a stream backend.
+    /// The second part: the sequence number within the millisecond.
     #[must_use]
     pub const fn minor(self) -> u64 {
         self.minor
     }
 
-    /// The id the in-memory hub gives the event after `previous`: `max(previous + 1, now in
-    /// Unix ms)`, so ids strictly increase even if the clock goes back. `None` once `u64`
-    /// is exhausted (hundreds of millions of years of milliseconds).
+    /// The id the in-memory hub gives the event after `previous`: `now-0` (Unix ms) when the
+    /// clock has moved past `previous`, otherwise `previous.major-(previous.minor + 1)`, the
+    /// form Redis Streams uses. Ids strictly increase even if the clock goes back, and they
+    /// never run ahead of the clock during a burst, so an id handed out by an earlier process
+    /// stays below every id of a hub started later (it is recognised as "from before", not
+    /// mistaken for one of ours). `None` once `u64` is exhausted.
     pub(crate) fn next_after(previous: EventId) -> Option<EventId> {
-        let next = previous.major.checked_add(1)?.max(unix_millis());
-        Some(EventId::new(next, 0))
+        let now = unix_millis();
+        if now > previous.major {
+            Some(EventId::new(now, 0))
+        } else if let Some(minor) = previous.minor.checked_add(1) {
+            Some(EventId::new(previous.major, minor))
+        } else {
+            Some(EventId::new(previous.major.checked_add(1)?, 0))
+        }
     }
 }
 
@@ -219,9 +229,13 @@ mod tests {
         assert!(first.major() >= now);
         let second = EventId::next_after(first).unwrap();
         assert!(second > first);
-        let far = EventId::new(u64::MAX - 1, 0);
-        assert_eq!(EventId::next_after(far), Some(EventId::new(u64::MAX, 0)));
+        // A clock that is behind (or a burst within one ms) counts up the sequence.
+        let far = EventId::new(u64::MAX, 7);
+        assert_eq!(EventId::next_after(far), Some(EventId::new(u64::MAX, 8)));
         // Never wraps: the hub reports exhaustion, ids never go back.
-        assert_eq!(EventId::next_after(EventId::new(u64::MAX, 0)), None);
+        assert_eq!(EventId::next_after(EventId::new(u64::MAX, u64::MAX)), None);
+        // A hub's origin is `now-MAX`: its first id is the next millisecond, never `now`.
+        let origin = EventId::new(u64::MAX - 1, u64::MAX);
+        assert_eq!(EventId::next_after(origin), Some(EventId::new(u64::MAX, 0)));
     }
 }
