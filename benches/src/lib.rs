@@ -24,4 +24,5 @@ pub mod e2e;
 pub mod encode;
 pub mod fanout;
 pub mod parse;
+pub mod redis_latency;
 pub mod report;

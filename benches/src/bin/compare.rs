@@ -5,7 +5,8 @@
 //! cargo run -p sse-benches --release --bin compare -- [--quick] [--json PATH] [--only SECTION,...]
 //! ```
 //!
-//! Sections: `parse`, `encode`, `e2e`, `fanout`. `--quick` keeps a run under a minute
+//! Sections: `parse`, `encode`, `e2e`, `fanout`, `redis` (latency across two hub instances
+//! through a `redis-server` the binary starts; skipped when it is not installed). `--quick` keeps a run under a minute
 //! (smaller corpora, fewer repeats, 1000 subscribers). `--serve KIND` is the fan-out server
 //! role the binary starts itself in (see `sse_benches::fanout`).
 
@@ -59,7 +60,7 @@ fn main() -> ExitCode {
             }
             other => {
                 eprintln!(
-                    "unknown argument {other:?}; usage: compare [--quick] [--json PATH] [--only parse,encode,e2e,fanout]"
+                    "unknown argument {other:?}; usage: compare [--quick] [--json PATH] [--only parse,encode,e2e,fanout,redis]"
                 );
                 return ExitCode::FAILURE;
             }
@@ -105,10 +106,15 @@ fn main() -> ExitCode {
     if options.runs("fanout") {
         runtime.block_on(fanout_section(&options, &mut records));
     }
-    if options.runs("redis") {
-        eprintln!("redis: skipped: no Redis latency benchmark in this build");
-    }
+    let redis_table = if options.runs("redis") {
+        runtime.block_on(redis_section(&options))
+    } else {
+        None
+    };
     println!("{}", report::markdown(&records));
+    if let Some(table) = redis_table {
+        println!("\n**Across instances through Redis**\n\n{table}");
+    }
     println!(
         "\n{} run in {:.1} s",
         if options.quick { "quick" } else { "full" },
@@ -124,9 +130,51 @@ fn main() -> ExitCode {
     }
     let wrong = records.iter().filter(|r| r.check != "ok").count();
     if wrong > 0 {
+        // The table is printed either way; the exit status lets CI notice a broken harness.
         eprintln!("{wrong} contenders gave wrong output (marked in the table)");
+        return ExitCode::FAILURE;
     }
     ExitCode::SUCCESS
+}
+
+/// Publish-to-receive latency through Redis next to the in-process hub, on a throw-away
+/// `redis-server` (no persistence) on a free loopback port; skipped with a reason when
+/// `redis-server` is not installed or does not start.
+async fn redis_section(options: &Options) -> Option<String> {
+    let samples = if options.quick { 200 } else { 2000 };
+    let port = match std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()) {
+        Ok(addr) => addr.port(),
+        Err(error) => {
+            eprintln!("redis: skipped: no free port: {error}");
+            return None;
+        }
+    };
+    let child = tokio::process::Command::new("redis-server")
+        .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
+        .args(["--save", "", "--appendonly", "no"])
+        .stdout(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn();
+    let Ok(_child) = child else {
+        eprintln!("redis: skipped: redis-server not found (Debian package redis-server)");
+        return None;
+    };
+    let url = format!("redis://127.0.0.1:{port}");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_err() {
+        if Instant::now() > deadline {
+            eprintln!("redis: skipped: redis-server did not start on port {port}");
+            return None;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    match sse_benches::redis_latency::redis_vs_memory_latency(&url, samples).await {
+        Ok(report) => Some(report.table()),
+        Err(error) => {
+            eprintln!("redis: failed: {error}");
+            None
+        }
+    }
 }
 
 fn parse_once(who: &str, which: &str, chunk: usize) -> ExitCode {
