@@ -161,7 +161,10 @@ async fn redis_section(options: &Options) -> Option<String> {
     };
     let url = format!("redis://127.0.0.1:{port}");
     let deadline = Instant::now() + Duration::from_secs(10);
-    while tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_err() {
+    while tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .is_err()
+    {
         if Instant::now() > deadline {
             eprintln!("redis: skipped: redis-server did not start on port {port}");
             return None;
