@@ -40,7 +40,7 @@ pub struct Corpus {
 ///
 /// ```
 /// let corpus = sse_benches::corpus::token_events(10_000);
-/// assert!(corpus.bytes.starts_with(b"id: 0\nevent: token\ndata: {"));
+/// assert!(corpus.bytes.starts_with(b"id: 0\nevent: token\nretry: 3000\ndata: {"));
 /// assert_eq!(corpus.expected.last_id, (corpus.expected.events - 1).to_string());
 /// ```
 #[must_use]

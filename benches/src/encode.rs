@@ -28,7 +28,7 @@ pub struct Input {
 /// ```
 /// let inputs = sse_benches::encode::small_events(3);
 /// let wire = sse_benches::encode::expected_bytes(&inputs);
-/// assert_eq!(wire.len() / 3, 60);
+/// assert_eq!(wire.len() / 3, 61);
 /// ```
 #[must_use]
 pub fn small_events(n: usize) -> Arc<[Input]> {
