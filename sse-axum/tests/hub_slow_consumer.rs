@@ -128,10 +128,12 @@ async fn stalled_subscribers_do_not_delay_the_others(policy: SlowConsumerPolicy)
         stalled.push(hub.subscribe(Subscribe::new(["t"])).await.unwrap());
     }
     let mut fast = hub.subscribe(Subscribe::new(["t"])).await.unwrap();
+    let (count_tx, mut count_rx) = tokio::sync::watch::channel(0_usize);
     let reader = tokio::spawn(async move {
         let mut received: Vec<(EventId, Instant)> = Vec::new();
         while let Some(frame) = fast.next().await {
             received.push((frame.id().unwrap(), Instant::now()));
+            count_tx.send_replace(received.len());
         }
         received
     });
@@ -142,8 +144,13 @@ async fn stalled_subscribers_do_not_delay_the_others(policy: SlowConsumerPolicy)
         let id = hub.publish("t", event(n)).await.unwrap();
         slowest_publish = slowest_publish.max(start.elapsed());
         published.push((id, start));
-        // A pace the fast subscriber can follow (its queue holds 8).
-        tokio::time::sleep(Duration::from_millis(1)).await;
+        // The fast subscriber keeps up: the next publish waits until it has this event, so
+        // its queue (8) never fills however the test threads are scheduled. The stalled
+        // ones never read.
+        tokio::time::timeout(DELIVERY_BOUND, count_rx.wait_for(|&count| count > n))
+            .await
+            .expect("the fast subscriber got the event within the bound")
+            .unwrap();
     }
     hub.close();
     let received = reader.await.unwrap();
