@@ -14,6 +14,7 @@
 #[doc = include_str!("../../README.md")]
 struct ReadmeDoctests;
 
+pub mod conformance;
 pub mod proxy;
 
 use std::error::Error as StdError;
@@ -26,6 +27,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use axum::Router;
+use base64::Engine as _;
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
@@ -814,8 +816,9 @@ impl BrowserSession {
         let encoded = value
             .as_str()
             .ok_or_else(|| WebDriverError::Protocol("screenshot is not a string".to_owned()))?;
-        let png = base64_decode(encoded)
-            .ok_or_else(|| WebDriverError::Protocol("screenshot is not base64".to_owned()))?;
+        let png = base64::engine::general_purpose::STANDARD
+            .decode(encoded)
+            .map_err(|_| WebDriverError::Protocol("screenshot is not base64".to_owned()))?;
         std::fs::write(path, png)?;
         Ok(())
     }
@@ -831,39 +834,6 @@ fn element_of(value: &Value) -> Result<Element, WebDriverError> {
         .as_str()
         .map(|id| Element(id.to_owned()))
         .ok_or_else(|| WebDriverError::Protocol(format!("not an element: {value}")))
-}
-
-/// Standard base64 with padding (what WebDriver uses for screenshots); `None` on bad input.
-fn base64_decode(text: &str) -> Option<Vec<u8>> {
-    fn sextet(c: u8) -> Option<u32> {
-        Some(u32::from(match c {
-            b'A'..=b'Z' => c - b'A',
-            b'a'..=b'z' => c - b'a' + 26,
-            b'0'..=b'9' => c - b'0' + 52,
-            b'+' => 62,
-            b'/' => 63,
-            _ => return None,
-        }))
-    }
-    let bytes: Vec<u8> = text.bytes().filter(|b| !b.is_ascii_whitespace()).collect();
-    let trimmed = bytes
-        .strip_suffix(b"==")
-        .or_else(|| bytes.strip_suffix(b"="))
-        .unwrap_or(&bytes);
-    let mut out = Vec::with_capacity(trimmed.len() * 3 / 4);
-    for chunk in trimmed.chunks(4) {
-        let mut acc = 0u32;
-        for &c in chunk {
-            acc = (acc << 6) | sextet(c)?;
-        }
-        match chunk.len() {
-            4 => out.extend_from_slice(&acc.to_be_bytes()[1..]),
-            3 => out.extend_from_slice(&(acc << 6).to_be_bytes()[1..3]),
-            2 => out.push((acc >> 4) as u8),
-            _ => return None,
-        }
-    }
-    Some(out)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -983,16 +953,6 @@ impl RedisServer {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn base64_round_trips_known_vectors() {
-        assert_eq!(base64_decode("").unwrap(), b"");
-        assert_eq!(base64_decode("Zg==").unwrap(), b"f");
-        assert_eq!(base64_decode("Zm8=").unwrap(), b"fo");
-        assert_eq!(base64_decode("Zm9v").unwrap(), b"foo");
-        assert_eq!(base64_decode("Zm9vYmFy").unwrap(), b"foobar");
-        assert!(base64_decode("Zm9v!").is_none());
-    }
 
     #[test]
     fn finds_sh_and_skips_missing_programs() {

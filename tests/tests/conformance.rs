@@ -5,68 +5,10 @@
 
 use std::time::{Duration, Instant};
 
-use base64::Engine as _;
-use base64::engine::general_purpose::STANDARD;
 use proptest::prelude::*;
 use serde_json::{Value, json};
 use sse_client::{EventParser, Item, ParseError};
-
-struct Case {
-    name: String,
-    why: String,
-    chunks: Vec<Vec<u8>>,
-    expect: Vec<Value>,
-}
-
-fn chunk_bytes(element: &Value, base64: bool) -> Vec<u8> {
-    let decode = |text: &str| {
-        if base64 {
-            STANDARD.decode(text).unwrap()
-        } else {
-            text.as_bytes().to_vec()
-        }
-    };
-    match element {
-        Value::String(text) => decode(text),
-        Value::Object(repeat) => {
-            let unit = decode(repeat["repeat"].as_str().unwrap());
-            unit.repeat(usize::try_from(repeat["times"].as_u64().unwrap()).unwrap())
-        }
-        other => panic!("bad chunk {other}"),
-    }
-}
-
-fn load_cases() -> Vec<Case> {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/conformance.json");
-    let file: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
-    assert_eq!(file["format"], 1);
-    file["cases"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|case| {
-            let (list, base64) = match (case.get("chunks"), case.get("chunks_b64")) {
-                (Some(list), None) => (list, false),
-                (None, Some(list)) => (list, true),
-                _ => panic!(
-                    "case {} needs exactly one of chunks / chunks_b64",
-                    case["name"]
-                ),
-            };
-            Case {
-                name: case["name"].as_str().unwrap().to_owned(),
-                why: case["why"].as_str().unwrap().to_owned(),
-                chunks: list
-                    .as_array()
-                    .unwrap()
-                    .iter()
-                    .map(|c| chunk_bytes(c, base64))
-                    .collect(),
-                expect: case["expect"].as_array().unwrap().clone(),
-            }
-        })
-        .collect()
-}
+use sse_tests::conformance::{Case, load_cases};
 
 fn record(item: Result<Item, ParseError>) -> Value {
     match item {

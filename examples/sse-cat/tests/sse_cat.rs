@@ -10,52 +10,19 @@ use axum::extract::Request;
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
 use axum::routing::any;
-use base64::Engine as _;
-use base64::engine::general_purpose::STANDARD;
 use serde_json::Value;
+use sse_tests::conformance::load_cases;
 
 const BIN: &str = env!("CARGO_BIN_EXE_sse-cat");
 
-fn chunk_bytes(element: &Value, base64: bool) -> Vec<u8> {
-    let decode = |text: &str| {
-        if base64 {
-            STANDARD.decode(text).unwrap()
-        } else {
-            text.as_bytes().to_vec()
-        }
-    };
-    match element {
-        Value::String(text) => decode(text),
-        Value::Object(repeat) => {
-            let times = usize::try_from(repeat["times"].as_u64().unwrap()).unwrap();
-            decode(repeat["repeat"].as_str().unwrap()).repeat(times)
-        }
-        other => panic!("bad chunk {other}"),
-    }
-}
-
 #[test]
 fn stdin_mode_prints_exactly_the_expected_records_for_every_conformance_case() {
-    let path = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../tests/fixtures/conformance.json"
-    );
-    let file: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
-    let cases = file["cases"].as_array().unwrap();
+    let cases = load_cases();
     assert!(cases.len() >= 150);
     let mut failures = Vec::new();
-    for case in cases {
-        let name = case["name"].as_str().unwrap();
-        let (list, base64) = match case.get("chunks") {
-            Some(list) => (list, false),
-            None => (&case["chunks_b64"], true),
-        };
-        let input: Vec<u8> = list
-            .as_array()
-            .unwrap()
-            .iter()
-            .flat_map(|c| chunk_bytes(c, base64))
-            .collect();
+    for case in &cases {
+        let name = &case.name;
+        let input = case.bytes();
         let mut child = Command::new(BIN)
             .arg("-")
             .stdin(Stdio::piped())
@@ -77,7 +44,7 @@ fn stdin_mode_prints_exactly_the_expected_records_for_every_conformance_case() {
             .lines()
             .map(|line| serde_json::from_str(line).unwrap())
             .collect();
-        let expected = case["expect"].as_array().unwrap();
+        let expected = &case.expect;
         if got != *expected {
             let index = got
                 .iter()
@@ -91,7 +58,7 @@ fn stdin_mode_prints_exactly_the_expected_records_for_every_conformance_case() {
             };
             failures.push(format!(
                 "case `{name}`: {}\n  first difference at record {index}: expected {}, got {}",
-                case["why"].as_str().unwrap(),
+                case.why,
                 show(expected.get(index)),
                 show(got.get(index))
             ));
