@@ -1,13 +1,13 @@
 //! [`Event`]: one dispatched Server-Sent Event.
 
 use std::fmt;
-use std::sync::Arc;
 
 /// One event dispatched by the parser: its type, its data and the last event ID at dispatch.
 ///
 /// Events come out of [`EventParser`](crate::EventParser), [`EventStream`](crate::EventStream)
-/// and [`Client::subscribe`](crate::Client::subscribe). They are cheap to clone apart from the
-/// data: the type and the ID are shared.
+/// and [`Client::subscribe`](crate::Client::subscribe). An event is one allocation: the data,
+/// the ID and the type are kept in one string (checked as UTF-8 once, at dispatch), so reading
+/// them costs nothing and [`into_data`](Event::into_data) does not copy.
 ///
 /// ```
 /// use sse_client::Event;
@@ -21,54 +21,94 @@ use std::sync::Arc;
 /// ```
 #[derive(Clone, Default)]
 pub struct Event {
-    /// `None` when the event type buffer was empty: the type is then `message`.
-    pub(crate) event_type: Option<Arc<str>>,
-    pub(crate) data: String,
-    pub(crate) last_event_id: EventId,
+    /// The data, then the last event ID, then the event type (empty: `message`).
+    text: String,
+    /// Where the data ends and the ID starts in `text`.
+    data_end: usize,
+    /// Where the ID ends and the type starts in `text`.
+    id_end: usize,
 }
 
 impl Event {
     /// An event of type `message` with the given data and an empty last event ID.
     #[must_use]
     pub fn new(data: impl Into<String>) -> Self {
+        let text = data.into();
+        let data_end = text.len();
         Self {
-            event_type: None,
-            data: data.into(),
-            last_event_id: EventId::EMPTY,
+            text,
+            data_end,
+            id_end: data_end,
+        }
+    }
+
+    /// An event from `text` holding the data, the ID and the type, one after the other; the
+    /// caller guarantees that `data_end` and `id_end` are character boundaries in order.
+    pub(crate) fn from_parts(text: String, data_end: usize, id_end: usize) -> Self {
+        Self {
+            text,
+            data_end,
+            id_end,
         }
     }
 
     /// Sets the event type (an empty type means `message`).
     #[must_use]
     pub fn with_type(mut self, event_type: &str) -> Self {
-        self.event_type = (!event_type.is_empty()).then(|| Arc::from(event_type));
+        if self.text.is_char_boundary(self.id_end) {
+            self.text.truncate(self.id_end);
+        }
+        self.text.push_str(event_type);
         self
     }
 
     /// Sets the last event ID.
     #[must_use]
-    pub fn with_last_event_id(mut self, id: &str) -> Self {
-        self.last_event_id = EventId::new(id);
-        self
+    pub fn with_last_event_id(self, id: &str) -> Self {
+        let event_type = self.part(self.id_end..);
+        let mut text = String::with_capacity(self.data_end + id.len() + event_type.len());
+        text.push_str(self.data());
+        text.push_str(id);
+        text.push_str(event_type);
+        Self {
+            data_end: self.data_end,
+            id_end: self.data_end + id.len(),
+            text,
+        }
+    }
+
+    /// One part of `text`; the bounds are always character boundaries (see `from_parts`).
+    #[inline]
+    fn part(&self, range: impl std::slice::SliceIndex<str, Output = str>) -> &str {
+        self.text.get(range).unwrap_or_default()
     }
 
     /// The event type: the value of the last `event` field, or `"message"` when there was none
     /// (or it was empty).
     #[must_use]
+    #[inline]
     pub fn event_type(&self) -> &str {
-        self.event_type.as_deref().unwrap_or("message")
+        match self.part(self.id_end..) {
+            "" => "message",
+            event_type => event_type,
+        }
     }
 
     /// The data: the `data` fields joined with `\n`.
     #[must_use]
+    #[inline]
     pub fn data(&self) -> &str {
-        &self.data
+        self.part(..self.data_end)
     }
 
     /// Takes the data out of the event without copying it.
     #[must_use]
-    pub fn into_data(self) -> String {
-        self.data
+    #[inline]
+    pub fn into_data(mut self) -> String {
+        if self.text.is_char_boundary(self.data_end) {
+            self.text.truncate(self.data_end);
+        }
+        self.text
     }
 
     /// The stream's last event ID when this event was dispatched (`""` when none was set).
@@ -76,8 +116,9 @@ impl Event {
     /// Like the browser's `MessageEvent.lastEventId`, it persists across events until the
     /// server sends another `id` field.
     #[must_use]
+    #[inline]
     pub fn last_event_id(&self) -> &str {
-        self.last_event_id.as_str()
+        self.part(self.data_end..self.id_end)
     }
 
     /// Decodes the data as JSON.
@@ -95,14 +136,14 @@ impl Event {
     /// The error of [`serde_json::from_str`] when the data is not valid JSON for `T`.
     #[cfg(feature = "json")]
     pub fn json<'a, T: serde::Deserialize<'a>>(&'a self) -> Result<T, serde_json::Error> {
-        serde_json::from_str(&self.data)
+        serde_json::from_str(self.data())
     }
 }
 
 impl PartialEq for Event {
     fn eq(&self, other: &Self) -> bool {
         self.event_type() == other.event_type()
-            && self.data == other.data
+            && self.data() == other.data()
             && self.last_event_id() == other.last_event_id()
     }
 }
@@ -113,69 +154,8 @@ impl fmt::Debug for Event {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Event")
             .field("event_type", &self.event_type())
-            .field("data", &self.data)
+            .field("data", &self.data())
             .field("last_event_id", &self.last_event_id())
             .finish()
-    }
-}
-
-/// Bytes an [`EventId`] keeps inline.
-const INLINE: usize = 22;
-
-/// An event ID: short ones (the usual counters and UUID-less ids) are stored inline, so that
-/// an event with an ID costs no allocation and no reference counting; longer ones are shared.
-#[derive(Clone)]
-pub(crate) enum EventId {
-    /// Valid UTF-8 of `len` bytes.
-    Inline {
-        len: u8,
-        bytes: [u8; INLINE],
-    },
-    Shared(Arc<str>),
-}
-
-impl Default for EventId {
-    fn default() -> Self {
-        Self::EMPTY
-    }
-}
-
-impl EventId {
-    pub(crate) const EMPTY: Self = Self::Inline {
-        len: 0,
-        bytes: [0; INLINE],
-    };
-
-    pub(crate) fn new(id: &str) -> Self {
-        match u8::try_from(id.len()) {
-            Ok(len) if id.len() <= INLINE => {
-                let mut bytes = [0; INLINE];
-                bytes[..id.len()].copy_from_slice(id.as_bytes());
-                Self::Inline { len, bytes }
-            }
-            _ => Self::Shared(Arc::from(id)),
-        }
-    }
-
-    /// From raw field bytes, with U+FFFD replacement; short ASCII ids skip UTF-8 decoding.
-    pub(crate) fn from_bytes(id: &[u8]) -> Self {
-        match u8::try_from(id.len()) {
-            Ok(len) if id.len() <= INLINE && id.is_ascii() => {
-                let mut bytes = [0; INLINE];
-                bytes[..id.len()].copy_from_slice(id);
-                Self::Inline { len, bytes }
-            }
-            _ => Self::new(&String::from_utf8_lossy(id)),
-        }
-    }
-
-    pub(crate) fn as_str(&self) -> &str {
-        match self {
-            // Always valid: it was copied from a `&str`; the check is on at most 22 bytes.
-            Self::Inline { len, bytes } => {
-                std::str::from_utf8(&bytes[..usize::from(*len)]).unwrap_or_default()
-            }
-            Self::Shared(id) => id,
-        }
     }
 }
