@@ -49,9 +49,40 @@ fn encoders(c: &mut Criterion) {
     group.finish();
 }
 
+/// The size the `compare` binary measures (500k events, about 30 MB of wire bytes and 60 MB of
+/// inputs): larger than the caches, so it also shows memory effects the small group hides.
+/// Useful with `--profile-time` under `perf record`.
+fn encoders_compare_size(c: &mut Criterion) {
+    const N: usize = 500_000;
+    let inputs = encode::small_events(N);
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let _guard = runtime.enter();
+    let mut group = c.benchmark_group("encode/500k");
+    group.throughput(Throughput::Elements(N as u64));
+    group.sample_size(10);
+    group.bench_function("sse-axum SseStream body", |b| {
+        b.iter(|| {
+            encode::ours_body(&inputs, |bytes| {
+                std::hint::black_box(bytes);
+            })
+        });
+    });
+    group.bench_function("axum Sse body", |b| {
+        b.iter(|| {
+            encode::axum_body(&inputs, |bytes| {
+                std::hint::black_box(bytes);
+            })
+        });
+    });
+    group.finish();
+}
+
 criterion_group! {
     name = benches;
     config = Criterion::default();
-    targets = encoders
+    targets = encoders, encoders_compare_size
 }
 criterion_main!(benches);

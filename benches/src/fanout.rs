@@ -11,6 +11,11 @@
 //!
 //! The clients are raw tokio `TcpStream`s with a minimal line scanner: a `data: ` line gives
 //! the sequence number and the publish timestamp, so the latency is measured per delivery.
+//! The CPU time both processes spend in the latency phase, per delivery, is reported next to
+//! the latency ([`Outcome::cpu_us_per_delivery`]): with one socket write per subscriber per
+//! event on the server and one read on the client, it is what bounds the latency when the
+//! two share the machine's cores. [`in_process`] runs the same publishes without sockets or
+//! HTTP, to show the hub's own share.
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -186,6 +191,9 @@ pub async fn serve(kind: ServerKind) -> std::io::Result<()> {
         .write_all(format!("listening {port}\n").as_bytes())
         .await?;
     stdout.flush().await?;
+    // Published from this thread (the one `block_on` runs on), not from a runtime worker, so
+    // the two workers serve connections while it wakes them (measured in process at 10,000
+    // subscribers: a spawned publisher delays p50 by 2-3 ms).
     let mut lines = BufReader::new(tokio::io::stdin()).lines();
     let mut seq = 0_u64;
     while let Some(line) = lines.next_line().await? {
@@ -373,8 +381,48 @@ pub struct Outcome {
     pub delivered_per_sec: f64,
     /// p99 latency of the others, in milliseconds, with 10 % of subscribers stalled.
     pub stalled_p99_ms: f64,
+    /// CPU time per delivery in the latency phase, in microseconds (user + system, every
+    /// thread): `[server, clients]`. The clients are this process.
+    pub cpu_us_per_delivery: [f64; 2],
     /// Problems found (missing events, failed connections); empty when all is well.
     pub problems: Vec<String>,
+}
+
+/// The CPU time a process has used so far, user and system, in clock ticks (every thread).
+#[derive(Debug, Clone, Copy, Default)]
+struct CpuTicks {
+    user: u64,
+    system: u64,
+}
+
+/// Clock ticks per second (`getconf CLK_TCK`: 100 on Linux for every architecture we run on).
+const TICKS_PER_SEC: f64 = 100.0;
+
+impl CpuTicks {
+    /// Of `pid`, or of this process for `"self"`; zero where `/proc` cannot be read.
+    fn of(pid: &str) -> Self {
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+        // The fields after the command name (which may hold spaces) and its `)`; utime and
+        // stime are the 14th and 15th fields of the line.
+        let mut fields = stat
+            .rsplit_once(')')
+            .map_or("", |(_, rest)| rest)
+            .split_whitespace()
+            .skip(11)
+            .map(|n| n.parse().unwrap_or(0));
+        Self {
+            user: fields.next().unwrap_or(0),
+            system: fields.next().unwrap_or(0),
+        }
+    }
+
+    /// `(total, user, system)` microseconds per delivery since `before`.
+    fn per_delivery(self, before: Self, deliveries: usize) -> [f64; 3] {
+        let us = |ticks: u64| ticks as f64 / TICKS_PER_SEC * 1e6 / deliveries.max(1) as f64;
+        let user = self.user.saturating_sub(before.user);
+        let system = self.system.saturating_sub(before.system);
+        [us(user + system), us(user), us(system)]
+    }
 }
 
 fn rss_kib(pid: u32) -> Option<u64> {
@@ -476,9 +524,15 @@ fn collect(
     let mut latencies = Vec::new();
     let mut short = 0;
     let expected = usize::try_from(last - first + 1).unwrap_or(usize::MAX);
-    for (i, client) in clients.iter().enumerate() {
+    let mut counted = vec![false; clients.len()];
+    for &i in which {
+        if let Some(slot) = counted.get_mut(i) {
+            *slot = true;
+        }
+    }
+    for (client, counted) in clients.iter().zip(counted) {
         let samples = client.take_samples();
-        if !which.contains(&i) {
+        if !counted {
             continue;
         }
         let before = latencies.len();
@@ -558,6 +612,8 @@ pub async fn run(kind: ServerKind, plan: Plan) -> std::io::Result<Outcome> {
     let wait_limit = Duration::from_secs(30);
 
     // Latency at the plan's rate.
+    let server_pid = server.pid.to_string();
+    let cpu_before = [CpuTicks::of(&server_pid), CpuTicks::of("self")];
     let (first, last) = server.publish(plan.latency_events, plan.rate, 0).await?;
     if !wait_all(&clients, &everyone, last, wait_limit).await {
         outcome.problems.push("latency: timed out".to_owned());
@@ -569,6 +625,22 @@ pub async fn run(kind: ServerKind, plan: Plan) -> std::io::Result<Outcome> {
         last,
         "latency",
         &mut outcome.problems,
+    );
+    let cpu_after = [CpuTicks::of(&server_pid), CpuTicks::of("self")];
+    let [server_cpu, client_cpu] =
+        [0, 1].map(|i| cpu_after[i].per_delivery(cpu_before[i], latencies.len()));
+    outcome.cpu_us_per_delivery = [server_cpu[0], client_cpu[0]];
+    eprintln!(
+        "fanout cpu | {} | {} subscribers | latency phase | server {:.2} µs/delivery \
+         (user {:.2}, system {:.2}) | clients {:.2} µs/delivery (user {:.2}, system {:.2})",
+        kind.name(),
+        plan.subscribers,
+        server_cpu[0],
+        server_cpu[1],
+        server_cpu[2],
+        client_cpu[0],
+        client_cpu[1],
+        client_cpu[2],
     );
     outcome.latency_ms = [
         ms(crate::report::percentile(&latencies, 0.5)),
@@ -630,4 +702,77 @@ pub async fn run(kind: ServerKind, plan: Plan) -> std::io::Result<Outcome> {
         task.abort();
     }
     Ok(outcome)
+}
+
+/// The figures of [`in_process`].
+#[derive(Debug, Clone, Copy, Default)]
+pub struct InProcess {
+    /// Publish-to-receive latency: p50, p99, max in milliseconds.
+    pub latency_ms: [f64; 3],
+    /// CPU time (user + system, every thread of this process) per delivery, microseconds.
+    pub cpu_us_per_delivery: f64,
+}
+
+/// The hub's own share of the fan-out: `subscribers` response bodies of [`sse_axum::Hub`]
+/// subscriptions polled in this process, without sockets or HTTP; `events` published at `rate`
+/// per second, the latency taken from the same timestamps as [`run`].
+pub async fn in_process(subscribers: usize, events: u64, rate: u64) -> InProcess {
+    use http_body_util::BodyExt as _;
+
+    let hub = sse_axum::Hub::builder()
+        .keep_alive(sse_axum::KeepAlive::disabled())
+        .build();
+    let mut tasks = Vec::with_capacity(subscribers);
+    for _ in 0..subscribers {
+        let Ok(subscription) = hub.subscribe(sse_axum::Subscribe::new([TOPIC])).await else {
+            break;
+        };
+        let mut body = subscription.into_response().into_body();
+        tasks.push(tokio::spawn(async move {
+            let mut samples = Vec::new();
+            while let Some(Ok(frame)) = body.frame().await {
+                let now = unix_nanos();
+                let Ok(data) = frame.into_data() else {
+                    continue;
+                };
+                for line in data.split(|&b| b == b'\n') {
+                    if let Some((_, sent)) = parse_data_line(line) {
+                        samples.push(now.saturating_sub(sent));
+                    }
+                }
+            }
+            samples
+        }));
+    }
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let before = CpuTicks::of("self");
+    // Published from the caller's thread, as `serve` does.
+    let mut ticks = tokio::time::interval(Duration::from_nanos(1_000_000_000 / rate.max(1)));
+    for seq in 0..events {
+        ticks.tick().await;
+        let data = format!("{seq} {}", unix_nanos());
+        if hub
+            .publish(TOPIC, sse_axum::Event::new().data(data))
+            .await
+            .is_err()
+        {
+            break;
+        }
+    }
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let after = CpuTicks::of("self");
+    hub.close();
+    let mut latencies = Vec::new();
+    for task in tasks {
+        latencies.extend(task.await.unwrap_or_default());
+    }
+    latencies.sort_unstable();
+    InProcess {
+        latency_ms: [
+            ms(crate::report::percentile(&latencies, 0.5)),
+            ms(crate::report::percentile(&latencies, 0.99)),
+            ms(latencies.last().copied().unwrap_or(0)),
+        ],
+        cpu_us_per_delivery: after.per_delivery(before, latencies.len())[0],
+    }
 }

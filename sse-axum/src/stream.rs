@@ -21,7 +21,7 @@ use axum::{
     response::{IntoResponse, Response},
 };
 use bytes::{Bytes, BytesMut};
-use futures_util::stream::{Stream, StreamExt as _};
+use futures_util::stream::Stream;
 use http::{HeaderValue, header};
 use http_body::Frame;
 use pin_project_lite::pin_project;
@@ -41,15 +41,58 @@ const MAX_EMPTY_FRAMES_PER_POLL: usize = 32;
 /// bytes (a frame is never delayed to fill it).
 const MAX_BATCH: usize = 16 * 1024;
 
-/// What the body receives: an event to encode, or bytes encoded already (channel, hub).
-enum Chunk {
-    /// An event, encoded by the body into the current frame.
-    Event(Event),
-    /// Complete events encoded already.
-    Bytes(Bytes),
+/// Where the body's frames come from. A source writes everything that is ready into the frame
+/// being built, so the body makes one (dynamic) call per frame, not one per event, and each
+/// event is built, encoded and dropped in one monomorphised loop.
+trait Source: Send {
+    /// Appends ready items to `batch` until it holds [`MAX_BATCH`] bytes or the source has
+    /// nothing ready; says why it stopped.
+    fn fill(self: Pin<&mut Self>, cx: &mut Context<'_>, batch: &mut Batch) -> Stop;
 }
 
-type FrameStream = Pin<Box<dyn Stream<Item = Result<Chunk, BoxError>> + Send>>;
+type FrameSource = Pin<Box<dyn Source>>;
+
+/// Why [`Source::fill`] stopped.
+enum Stop {
+    /// The batch is full.
+    Full,
+    /// Nothing more is ready; the source will wake the task.
+    Pending,
+    /// Too many empty events in a row: give the runtime a turn before polling again.
+    Yield,
+    /// The source ended cleanly.
+    End,
+    /// The source ended with an error, which ends the response abruptly.
+    Error(BoxError),
+}
+
+/// The loop every source shares: `push` adds one item to the batch (false if it was empty).
+#[inline]
+fn fill_from<S: Stream>(
+    mut items: Pin<&mut S>,
+    cx: &mut Context<'_>,
+    batch: &mut Batch,
+    mut push: impl FnMut(&mut Batch, S::Item) -> Result<bool, BoxError>,
+) -> Stop {
+    let mut skipped = 0;
+    while batch.len() < MAX_BATCH {
+        match items.as_mut().poll_next(cx) {
+            Poll::Ready(Some(item)) => match push(batch, item) {
+                Ok(true) => {}
+                Ok(false) => {
+                    skipped += 1;
+                    if skipped >= MAX_EMPTY_FRAMES_PER_POLL {
+                        return Stop::Yield;
+                    }
+                }
+                Err(error) => return Stop::Error(error),
+            },
+            Poll::Ready(None) => return Stop::End,
+            Poll::Pending => return Stop::Pending,
+        }
+    }
+    Stop::Full
+}
 
 /// An item an [`SseStream`] can be built from: an [`Event`], or a `Result<Event, E>` whose error
 /// ends the response.
@@ -68,6 +111,7 @@ mod sealed {
 }
 
 impl IntoSseItem for Event {
+    #[inline]
     fn into_event(self) -> Result<Event, BoxError> {
         Ok(self)
     }
@@ -77,35 +121,48 @@ impl<E> IntoSseItem for Result<Event, E>
 where
     E: Into<BoxError>,
 {
+    #[inline]
     fn into_event(self) -> Result<Event, BoxError> {
         self.map_err(Into::into)
     }
 }
 
 pin_project! {
-    /// Passes the events of a user's stream on to the body, which encodes them.
-    struct IntoFrames<S> {
+    /// A user's stream of events, encoded by the body into the frame being built.
+    struct Events<S> {
         #[pin]
         items: S,
     }
 }
 
-impl<S> Stream for IntoFrames<S>
+impl<S> Source for Events<S>
 where
-    S: Stream,
+    S: Stream + Send,
     S::Item: IntoSseItem,
 {
-    type Item = Result<Chunk, BoxError>;
-
-    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        self.project()
-            .items
-            .poll_next(cx)
-            .map(|item| item.map(|item| item.into_event().map(Chunk::Event)))
+    fn fill(self: Pin<&mut Self>, cx: &mut Context<'_>, batch: &mut Batch) -> Stop {
+        fill_from(self.project().items, cx, batch, |batch, item| {
+            Ok(item.into_event()?.encode_into(batch.events_buf()))
+        })
     }
+}
 
-    fn size_hint(&self) -> (usize, Option<usize>) {
-        self.items.size_hint()
+pin_project! {
+    /// A stream of frames encoded already (one or more complete events each): channel, hub.
+    struct Encoded<S> {
+        #[pin]
+        frames: S,
+    }
+}
+
+impl<S> Source for Encoded<S>
+where
+    S: Stream<Item = Bytes> + Send,
+{
+    fn fill(self: Pin<&mut Self>, cx: &mut Context<'_>, batch: &mut Batch) -> Stop {
+        fill_from(self.project().frames, cx, batch, |batch, bytes| {
+            Ok(batch.push_bytes(bytes))
+        })
     }
 }
 
@@ -137,7 +194,7 @@ where
 /// ```
 #[must_use]
 pub struct SseStream {
-    frames: FrameStream,
+    frames: FrameSource,
     keep_alive: KeepAlive,
 }
 
@@ -159,7 +216,7 @@ impl SseStream {
         T: IntoSseItem,
     {
         Self {
-            frames: Box::pin(IntoFrames { items: stream }),
+            frames: Box::pin(Events { items: stream }),
             keep_alive: KeepAlive::new(),
         }
     }
@@ -205,7 +262,7 @@ impl SseStream {
         S: Stream<Item = Bytes> + Send + 'static,
     {
         Self {
-            frames: Box::pin(frames.map(|bytes| Ok(Chunk::Bytes(bytes)))),
+            frames: Box::pin(Encoded { frames }),
             keep_alive: KeepAlive::new(),
         }
     }
@@ -268,7 +325,7 @@ impl IntoResponse for SseStream {
 pin_project! {
     /// The response body: passes frames on and adds keep-alive comments during silence.
     struct SseBody {
-        frames: FrameStream,
+        frames: FrameSource,
         keep_alive_frame: Bytes,
         interval: Option<Duration>,
         // When the next keep-alive is due; moved forward by every frame without touching the
@@ -276,75 +333,59 @@ pin_project! {
         next_keep_alive: Option<Instant>,
         #[pin]
         timer: Option<Sleep>,
-        // The frame stream ended (with an error or not) after the events of the frame just
+        // The frame source ended (with an error or not) after the events of the frame just
         // returned: what to return next.
         ended: Option<Option<BoxError>>,
         done: bool,
     }
 }
 
-/// The frame being built from the chunks that are ready.
-enum Batch {
-    Empty,
-    /// One chunk of bytes, passed on without a copy.
-    One(Bytes),
-    Many(BytesMut),
+/// The frame being built from the items that are ready: one chunk of encoded bytes passed on
+/// without a copy, or a buffer the items are written into.
+#[derive(Default)]
+struct Batch {
+    /// A lone chunk of encoded bytes (only while `buf` is empty).
+    whole: Option<Bytes>,
+    buf: BytesMut,
 }
 
 impl Batch {
+    #[inline]
     fn len(&self) -> usize {
-        match self {
-            Self::Empty => 0,
-            Self::One(bytes) => bytes.len(),
-            Self::Many(buf) => buf.len(),
-        }
+        self.whole.as_ref().map_or(0, Bytes::len) + self.buf.len()
     }
 
-    /// Adds a chunk; false if it was empty.
-    fn push(&mut self, chunk: Chunk) -> bool {
-        match chunk {
-            Chunk::Event(event) => {
-                if event.is_empty() {
-                    return false;
-                }
-                if let Some(buf) = self.buf() {
-                    event.encode_into(buf);
-                }
-            }
-            Chunk::Bytes(bytes) => {
-                if bytes.is_empty() {
-                    return false;
-                }
-                if let Self::Empty = self {
-                    *self = Self::One(bytes);
-                } else {
-                    if let Some(buf) = self.buf() {
-                        buf.extend_from_slice(&bytes);
-                    }
-                }
-            }
+    /// The buffer to encode events into.
+    #[inline]
+    fn events_buf(&mut self) -> &mut BytesMut {
+        if let Some(whole) = self.whole.take() {
+            self.buf.extend_from_slice(&whole);
         }
+        &mut self.buf
+    }
+
+    /// Adds encoded bytes to the frame; false if they were empty.
+    fn push_bytes(&mut self, bytes: Bytes) -> bool {
+        if bytes.is_empty() {
+            return false;
+        }
+        if self.whole.is_none() && self.buf.is_empty() {
+            self.whole = Some(bytes);
+            return true;
+        }
+        if let Some(whole) = self.whole.take() {
+            self.buf.reserve(whole.len() + bytes.len());
+            self.buf.extend_from_slice(&whole);
+        }
+        self.buf.extend_from_slice(&bytes);
         true
     }
 
-    /// The buffer to append to, made from what the batch holds.
-    fn buf(&mut self) -> Option<&mut BytesMut> {
-        match std::mem::replace(self, Self::Empty) {
-            Self::Empty => *self = Self::Many(BytesMut::new()),
-            Self::One(bytes) => *self = Self::Many(BytesMut::from(&bytes[..])),
-            many @ Self::Many(_) => *self = many,
-        }
-        match self {
-            Self::Many(buf) => Some(buf),
-            _ => None,
-        }
-    }
-
     fn into_frame(self) -> Option<Bytes> {
-        match self {
-            Self::Empty => None,
-            Self::One(bytes) => Some(bytes),
-            Self::Many(buf) => Some(buf.freeze()),
+        match self.whole {
+            Some(whole) => Some(whole),
+            None if self.buf.is_empty() => None,
+            None => Some(self.buf.freeze()),
         }
     }
 }
@@ -366,40 +407,26 @@ impl http_body::Body for SseBody {
             return Poll::Ready(end.map(Err));
         }
         // Everything that is ready now goes into one frame; nothing waits for more.
-        let mut batch = Batch::Empty;
-        let mut skipped = 0;
-        while batch.len() < MAX_BATCH {
-            match this.frames.as_mut().poll_next(cx) {
-                Poll::Ready(Some(Ok(chunk))) => {
-                    if !batch.push(chunk) {
-                        skipped += 1;
-                        if skipped >= MAX_EMPTY_FRAMES_PER_POLL {
-                            if batch.len() > 0 {
-                                break;
-                            }
-                            cx.waker().wake_by_ref();
-                            return Poll::Pending;
-                        }
-                    }
-                }
-                Poll::Ready(Some(Err(error))) => {
-                    if batch.len() == 0 {
-                        *this.done = true;
-                        return Poll::Ready(Some(Err(error)));
-                    }
-                    *this.ended = Some(Some(error));
-                    break;
-                }
-                Poll::Ready(None) => {
-                    if batch.len() == 0 {
-                        *this.done = true;
-                        return Poll::Ready(None);
-                    }
-                    *this.ended = Some(None);
-                    break;
-                }
-                Poll::Pending => break,
+        let mut batch = Batch::default();
+        let stop = this.frames.as_mut().fill(cx, &mut batch);
+        let empty = batch.len() == 0;
+        match stop {
+            Stop::Full | Stop::Pending => {}
+            Stop::Yield if empty => {
+                cx.waker().wake_by_ref();
+                return Poll::Pending;
             }
+            Stop::Yield => {}
+            Stop::End if empty => {
+                *this.done = true;
+                return Poll::Ready(None);
+            }
+            Stop::End => *this.ended = Some(None),
+            Stop::Error(error) if empty => {
+                *this.done = true;
+                return Poll::Ready(Some(Err(error)));
+            }
+            Stop::Error(error) => *this.ended = Some(Some(error)),
         }
         if let Some(frame) = batch.into_frame() {
             if let Some(interval) = *this.interval {
@@ -624,3 +651,131 @@ impl fmt::Display for TrySendError {
 }
 
 impl std::error::Error for TrySendError {}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{
+        Arc,
+        atomic::{AtomicUsize, Ordering},
+    };
+    use std::task::{Wake, Waker};
+
+    use futures_util::stream;
+    use http_body::Body as _;
+
+    use super::*;
+
+    /// Counts the wake-ups the body asks for.
+    struct CountingWaker(AtomicUsize);
+
+    impl Wake for CountingWaker {
+        fn wake(self: Arc<Self>) {
+            self.0.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    /// The body of `stream` without keep-alive, polled directly as hyper polls it.
+    fn body(stream: SseStream) -> Body {
+        stream
+            .keep_alive(KeepAlive::disabled())
+            .into_response()
+            .into_body()
+    }
+
+    /// One poll: a data frame, an error, the end (`None`) or pending.
+    fn poll(body: &mut Body, waker: &Waker) -> Poll<Option<Result<Bytes, String>>> {
+        let mut cx = Context::from_waker(waker);
+        Pin::new(body).poll_frame(&mut cx).map(|frame| {
+            frame.map(|frame| match frame {
+                Ok(frame) => frame.into_data().map_err(|_| "not data".to_owned()),
+                Err(error) => Err(error.to_string()),
+            })
+        })
+    }
+
+    #[test]
+    fn ready_events_share_frames_of_at_most_the_batch_size() {
+        let events = (0..2000).map(|n| Event::new().data(format!("{n:055}")));
+        let mut body = body(SseStream::new(stream::iter(events)));
+        let event_len = "data: \n\n".len() + 55;
+        let mut frames = Vec::new();
+        while let Poll::Ready(Some(frame)) = poll(&mut body, Waker::noop()) {
+            frames.push(frame.unwrap());
+        }
+        let all: Vec<u8> = frames.iter().flat_map(|frame| frame.to_vec()).collect();
+        let expected: String = (0..2000).map(|n| format!("data: {n:055}\n\n")).collect();
+        assert_eq!(all, expected.as_bytes());
+        // A frame takes events until it holds MAX_BATCH bytes.
+        let per_frame = MAX_BATCH.div_ceil(event_len);
+        assert_eq!(frames.len(), 2000_usize.div_ceil(per_frame));
+        for frame in &frames[..frames.len() - 1] {
+            assert!((MAX_BATCH..MAX_BATCH + event_len).contains(&frame.len()));
+        }
+        assert!(body.is_end_stream());
+    }
+
+    #[test]
+    fn an_error_after_ready_events_comes_after_their_frame() {
+        let items = stream::iter([
+            Ok(Event::new().data("a")),
+            Ok(Event::new().data("b")),
+            Err(std::io::Error::other("backend failed")),
+            Ok(Event::new().data("never sent")),
+        ]);
+        let mut body = body(SseStream::new(items));
+        let waker = Waker::noop();
+        assert_eq!(
+            poll(&mut body, waker),
+            Poll::Ready(Some(Ok(Bytes::from("data: a\n\ndata: b\n\n"))))
+        );
+        assert_eq!(
+            poll(&mut body, waker),
+            Poll::Ready(Some(Err("backend failed".to_owned())))
+        );
+        assert_eq!(poll(&mut body, waker), Poll::Ready(None));
+        assert!(body.is_end_stream());
+    }
+
+    #[test]
+    fn a_run_of_empty_events_yields_to_the_runtime_and_then_goes_on() {
+        let events = std::iter::repeat_with(Event::new)
+            .take(MAX_EMPTY_FRAMES_PER_POLL * 2 + 1)
+            .chain([Event::new().data("x")]);
+        let mut body = body(SseStream::new(stream::iter(events)));
+        let counter = Arc::new(CountingWaker(AtomicUsize::new(0)));
+        let waker = Waker::from(Arc::clone(&counter));
+        assert_eq!(poll(&mut body, &waker), Poll::Pending);
+        assert_eq!(poll(&mut body, &waker), Poll::Pending);
+        // Woken by the body itself each time: nothing else would poll it again.
+        assert_eq!(counter.0.load(Ordering::Relaxed), 2);
+        assert_eq!(
+            poll(&mut body, &waker),
+            Poll::Ready(Some(Ok(Bytes::from("data: x\n\n"))))
+        );
+        assert_eq!(poll(&mut body, &waker), Poll::Ready(None));
+    }
+
+    #[test]
+    fn encoded_frames_pass_through_alone_and_are_joined_when_ready_together() {
+        let first = Event::new().data("one").to_bytes();
+        let (tx, rx) = mpsc::channel(8);
+        let mut body = body(SseStream::from_frames(ReceiverStream::new(rx)));
+        let waker = Waker::noop();
+        assert_eq!(poll(&mut body, waker), Poll::Pending);
+        tx.try_send(first.clone()).unwrap();
+        let Poll::Ready(Some(Ok(frame))) = poll(&mut body, waker) else {
+            panic!("no frame");
+        };
+        // The very same bytes, not a copy.
+        assert_eq!(frame.as_ptr(), first.as_ptr());
+        tx.try_send(Bytes::new()).unwrap();
+        tx.try_send(Bytes::from("data: two\n\n")).unwrap();
+        tx.try_send(Bytes::from("data: three\n\n")).unwrap();
+        drop(tx);
+        assert_eq!(
+            poll(&mut body, waker),
+            Poll::Ready(Some(Ok(Bytes::from("data: two\n\ndata: three\n\n"))))
+        );
+        assert_eq!(poll(&mut body, waker), Poll::Ready(None));
+    }
+}

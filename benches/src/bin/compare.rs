@@ -3,12 +3,16 @@
 //!
 //! ```text
 //! cargo run -p sse-benches --release --bin compare -- [--quick] [--json PATH] [--only SECTION,...]
+//!     [--fanout-sizes N,...] [--fanout-kinds KIND,...]
 //! ```
 //!
 //! Sections: `parse`, `encode`, `e2e`, `fanout`, `redis` (latency across two hub instances
 //! through a `redis-server` the binary starts; skipped when it is not installed). `--quick` keeps a run under a minute
 //! (smaller corpora, fewer repeats, 1000 subscribers). `--serve KIND` is the fan-out server
-//! role the binary starts itself in (see `sse_benches::fanout`).
+//! role the binary starts itself in (see `sse_benches::fanout`). `--fanout-sizes 10000` runs the
+//! fan-out at these subscriber counts only (default 1000, 5000, 10000; 1000 with `--quick`), and
+//! `--fanout-kinds hub,hub-http1` against these servers only (default all: `hub`, `hub-http1`,
+//! `broadcast`, and `in-process`, the hub's bodies polled in this process without sockets).
 
 use std::collections::BTreeSet;
 use std::process::ExitCode;
@@ -23,6 +27,8 @@ struct Options {
     quick: bool,
     json: Option<String>,
     only: Option<BTreeSet<String>>,
+    fanout_sizes: Option<Vec<usize>>,
+    fanout_kinds: Option<Vec<String>>,
 }
 
 impl Options {
@@ -37,6 +43,8 @@ fn main() -> ExitCode {
         quick: false,
         json: None,
         only: None,
+        fanout_sizes: None,
+        fanout_kinds: None,
     };
     let mut serve = None;
     let mut iter = args.iter();
@@ -49,18 +57,37 @@ fn main() -> ExitCode {
                     .next()
                     .map(|list| list.split(',').map(str::to_owned).collect());
             }
+            "--fanout-sizes" => {
+                options.fanout_sizes = iter
+                    .next()
+                    .map(|list| list.split(',').filter_map(|n| n.parse().ok()).collect());
+            }
+            "--fanout-kinds" => {
+                options.fanout_kinds = iter
+                    .next()
+                    .map(|list| list.split(',').map(str::to_owned).collect());
+            }
             "--serve" => serve = iter.next().cloned(),
+            "--parse-time" => {
+                // One contender on one long line in a fresh process (see `parse_section`).
+                let (Some(who), Some(size), Some(chunk)) = (iter.next(), iter.next(), iter.next())
+                else {
+                    return ExitCode::FAILURE;
+                };
+                return parse_time(who, size.parse().unwrap_or(1), chunk.parse().unwrap_or(7));
+            }
             "--parse-once" => {
                 // For profilers (callgrind): one parse of one corpus by one contender.
                 let (Some(who), Some(which), Some(chunk)) = (iter.next(), iter.next(), iter.next())
                 else {
                     return ExitCode::FAILURE;
                 };
-                return parse_once(who, which, chunk.parse().unwrap_or(7));
+                let repeat = iter.next().and_then(|n| n.parse().ok()).unwrap_or(1);
+                return parse_once(who, which, chunk.parse().unwrap_or(7), repeat);
             }
             other => {
                 eprintln!(
-                    "unknown argument {other:?}; usage: compare [--quick] [--json PATH] [--only parse,encode,e2e,fanout,redis]"
+                    "unknown argument {other:?}; usage: compare [--quick] [--json PATH] [--only parse,encode,e2e,fanout,redis] [--fanout-sizes 1000,5000,10000] [--fanout-kinds hub,hub-http1,broadcast,in-process]"
                 );
                 return ExitCode::FAILURE;
             }
@@ -180,20 +207,61 @@ async fn redis_section(options: &Options) -> Option<String> {
     }
 }
 
-fn parse_once(who: &str, which: &str, chunk: usize) -> ExitCode {
+fn parse_once(who: &str, which: &str, chunk: usize, repeat: usize) -> ExitCode {
     let corpus = match which {
         "token" => corpus::token_events(2 << 20),
         "large" => corpus::large_events(4 << 20),
         _ => corpus::long_line(8 << 20),
     };
-    let run: ParseFn = match who {
-        "ours" => parse::ours,
-        "sse-core" => parse::sse_core,
-        _ => parse::eventsource_stream,
-    };
+    let run = parse_fn(who);
+    // Repeated so that a sampling profiler (perf) sees enough of it.
+    for _ in 1..repeat {
+        std::hint::black_box(run(&corpus.bytes, chunk));
+    }
     let summary = run(&corpus.bytes, chunk);
     println!("{}", check_summary(&summary, &corpus.expected));
     ExitCode::SUCCESS
+}
+
+fn parse_fn(who: &str) -> ParseFn {
+    match who {
+        "ours" => parse::ours,
+        "sse-core" => parse::sse_core,
+        "memchr" => memchr_summary,
+        _ => parse::eventsource_stream,
+    }
+}
+
+/// `--parse-time WHO SIZE CHUNK`: parses a line of SIZE bytes once untimed, then once timed,
+/// and prints the seconds and the summary, tab-separated.
+fn parse_time(who: &str, size: usize, chunk: usize) -> ExitCode {
+    let corpus = corpus::long_line(size);
+    let run = parse_fn(who);
+    std::hint::black_box(run(&corpus.bytes, chunk));
+    let (secs, summary) = time(|| run(&corpus.bytes, chunk));
+    println!(
+        "{secs}\t{}\t{}\t{}\t{}",
+        summary.events, summary.data_bytes, summary.retries, summary.last_id
+    );
+    ExitCode::SUCCESS
+}
+
+/// Runs `--parse-time` in a child process: the time and the summary.
+fn parse_time_in_child(who: &str, size: usize, chunk: usize) -> Option<(f64, Summary)> {
+    let output = std::process::Command::new(std::env::current_exe().ok()?)
+        .args(["--parse-time", who, &size.to_string(), &chunk.to_string()])
+        .output()
+        .ok()?;
+    let text = String::from_utf8(output.stdout).ok()?;
+    let mut fields = text.trim_end_matches('\n').splitn(5, '\t');
+    let secs = fields.next()?.parse().ok()?;
+    let summary = Summary {
+        events: fields.next()?.parse().ok()?,
+        data_bytes: fields.next()?.parse().ok()?,
+        retries: fields.next()?.parse().ok()?,
+        last_id: fields.next()?.to_owned(),
+    };
+    Some((secs, summary))
 }
 
 /// Times `f` once, in seconds.
@@ -225,6 +293,8 @@ type ParseFn = fn(&[u8], usize) -> Summary;
 
 struct ParseContender {
     name: &'static str,
+    /// Its name for `--parse-time`.
+    key: &'static str,
     run: ParseFn,
     /// The corpus it runs on, when not the case's corpus (eventsource-stream on long lines).
     corpus: Option<Corpus>,
@@ -253,6 +323,8 @@ fn parse_section(options: &Options, records: &mut Vec<Record>) {
         corpus::long_line(long_size),
     ];
     let small_long = corpus::long_line(mib);
+    // The bytes around the long line itself (its field name, id and line endings).
+    let framing = corpus::long_line(0).bytes.len();
     for corpus in &corpora {
         let long = corpus.name == "one long line";
         for chunk in [16 * 1024, 1500, 7] {
@@ -271,24 +343,28 @@ fn parse_section(options: &Options, records: &mut Vec<Record>) {
             let mut contenders = vec![
                 ParseContender {
                     name: "sse-client EventParser",
+                    key: "ours",
                     run: parse::ours,
                     corpus: None,
                     note: String::new(),
                 },
                 ParseContender {
                     name: "sse-core 0.2",
+                    key: "sse-core",
                     run: parse::sse_core,
                     corpus: None,
                     note: String::new(),
                 },
                 ParseContender {
                     name: "eventsource-stream 0.2",
+                    key: "eventsource-stream",
                     run: parse::eventsource_stream,
                     corpus: None,
                     note: String::new(),
                 },
                 ParseContender {
                     name: "memchr line split (lower bound)",
+                    key: "memchr",
                     run: memchr_summary,
                     corpus: None,
                     note: "counts events only".to_owned(),
@@ -308,6 +384,7 @@ fn parse_section(options: &Options, records: &mut Vec<Record>) {
                 );
                 contenders.push(ParseContender {
                     name: "sse-client EventParser (1 MiB line)",
+                    key: "ours",
                     run: parse::ours,
                     corpus: Some(small_long.clone()),
                     note: "same rate as on 8 MiB: linear".to_owned(),
@@ -318,13 +395,21 @@ fn parse_section(options: &Options, records: &mut Vec<Record>) {
             for round in 0..repeats {
                 // The starting contender rotates, and each timed run follows an untimed run of
                 // the same contender: a parser must not pay for the allocator state the one
-                // before it left (a freed 16 MiB makes the next 8 MiB run page-fault afresh).
+                // before it left. On the long line that is not enough (whether a freed 16 MiB
+                // buffer is still mapped decides whether the next 8 MiB run page-faults
+                // afresh), so there each run is in a fresh process of its own.
                 for k in 0..contenders.len() {
                     let i = (round + k) % contenders.len();
                     let contender = &contenders[i];
                     let input = contender.corpus.as_ref().unwrap_or(corpus);
-                    std::hint::black_box((contender.run)(&input.bytes, chunk));
-                    let (secs, summary) = time(|| (contender.run)(&input.bytes, chunk));
+                    let (secs, summary) = if long {
+                        let line = input.bytes.len() - framing;
+                        parse_time_in_child(contender.key, line, chunk)
+                            .unwrap_or((f64::NAN, Summary::default()))
+                    } else {
+                        std::hint::black_box((contender.run)(&input.bytes, chunk));
+                        time(|| (contender.run)(&input.bytes, chunk))
+                    };
                     times[i].push(secs);
                     if round == 0 {
                         checks[i] = if contender.name.starts_with("memchr") {
@@ -521,7 +606,9 @@ async fn e2e_section(options: &Options, records: &mut Vec<Record>) {
 }
 
 async fn fanout_section(options: &Options, records: &mut Vec<Record>) {
-    let sizes: &[usize] = if options.quick {
+    let sizes: &[usize] = if let Some(sizes) = &options.fanout_sizes {
+        sizes
+    } else if options.quick {
         &[1000]
     } else {
         &[1000, 5000, 10_000]
@@ -535,8 +622,17 @@ async fn fanout_section(options: &Options, records: &mut Vec<Record>) {
             filler_events: 300,
             settle: Duration::from_millis(if options.quick { 500 } else { 1000 }),
         };
+        let case = format!("{subscribers} subscribers, {} publishes/s", plan.rate);
+        let wanted = |name: &str| {
+            options
+                .fanout_kinds
+                .as_ref()
+                .is_none_or(|kinds| kinds.iter().any(|kind| kind == name))
+        };
         for kind in fanout::ServerKind::ALL {
-            let case = format!("{subscribers} subscribers, {} publishes/s", plan.rate);
+            if !wanted(kind.name()) {
+                continue;
+            }
             let mut record = Record::new("Fan-out", &case, kind.describe());
             match fanout::run(kind, plan).await {
                 Ok(outcome) => {
@@ -548,7 +644,9 @@ async fn fanout_section(options: &Options, records: &mut Vec<Record>) {
                         .metric("max ms", max)
                         .metric("KiB/conn", outcome.kib_per_connection)
                         .metric("p99 ms, 10% stalled", outcome.stalled_p99_ms)
-                        .metric("stalled ÷ normal p99", outcome.stalled_p99_ms / p99);
+                        .metric("stalled ÷ normal p99", outcome.stalled_p99_ms / p99)
+                        .metric("server CPU µs/delivery", outcome.cpu_us_per_delivery[0])
+                        .metric("clients CPU µs/delivery", outcome.cpu_us_per_delivery[1]);
                     if !outcome.problems.is_empty() {
                         record.check = outcome.problems.join("; ");
                     }
@@ -561,6 +659,21 @@ async fn fanout_section(options: &Options, records: &mut Vec<Record>) {
                 record.metrics,
                 record.check
             );
+            records.push(record);
+        }
+        if wanted("in-process") {
+            // The hub's own share: the same publishes, the response bodies polled in this
+            // process, no sockets and no HTTP.
+            let outcome = fanout::in_process(subscribers, plan.latency_events, plan.rate).await;
+            let [p50, p99, max] = outcome.latency_ms;
+            let mut record = Record::new("Fan-out", &case, "sse-axum Hub, in process (no sockets)")
+                .metric("p50 ms", p50)
+                .metric("p99 ms", p99)
+                .metric("max ms", max)
+                .metric("server CPU µs/delivery", outcome.cpu_us_per_delivery);
+            "hub and readers in one process: the CPU column counts both"
+                .clone_into(&mut record.note);
+            eprintln!("fanout | {case} | in process | {:?}", record.metrics);
             records.push(record);
         }
     }

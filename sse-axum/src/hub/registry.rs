@@ -13,6 +13,8 @@ use super::{EventId, SlowConsumerPolicy};
 pub(crate) struct Registry {
     topics: HashMap<String, HashMap<u64, Arc<SubscriberQueue>>>,
     subscribers: usize,
+    /// The deliveries counted by subscribers that have left (see [`Registry::delivered`]).
+    retired_deliveries: u64,
 }
 
 /// What one delivery did, for the hub's counters and hooks.
@@ -52,6 +54,7 @@ impl Registry {
         }
         if found {
             self.subscribers -= 1;
+            self.retired_deliveries += queue.retire();
         }
         found
     }
@@ -63,6 +66,9 @@ impl Registry {
             all.extend(subscribers);
         }
         self.subscribers = 0;
+        for queue in all.values() {
+            self.retired_deliveries += queue.retire();
+        }
         all.into_values().collect()
     }
 
@@ -104,6 +110,24 @@ impl Registry {
     /// The number of subscribers of `topic`.
     pub(crate) fn count(&self, topic: &str) -> usize {
         self.topics.get(topic).map_or(0, HashMap::len)
+    }
+
+    /// The frames handed to subscribers' streams so far, by subscribers registered now and by
+    /// those that have left while registered (later deliveries of a subscriber that left are
+    /// in the hub's counter). Walks the subscribers: O(n).
+    pub(crate) fn delivered(&self) -> u64 {
+        let registered: u64 = self
+            .topics
+            .iter()
+            .flat_map(|(topic, subscribers)| {
+                subscribers
+                    .values()
+                    // Each subscriber once, under its first topic.
+                    .filter(move |queue| queue.info().topics().first() == Some(topic))
+            })
+            .map(|queue| queue.delivered())
+            .sum();
+        self.retired_deliveries + registered
     }
 
     /// The number of subscribers.

@@ -3,6 +3,7 @@
 
 use std::collections::VecDeque;
 use std::fmt;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::task::{Context, Poll, Waker};
 
@@ -103,16 +104,26 @@ pub(crate) enum Next {
 /// The bounded queue between the publisher and one subscriber's stream.
 ///
 /// Shared (in an `Arc`) by the hub's registry, which pushes, and the subscription, which pops.
-/// It allocates nothing until a frame is queued and gives its memory back when drained, so an
-/// idle subscriber costs a few dozen bytes here.
+/// The oldest queued frame is kept inline, next to the lock: a subscriber that keeps up (one
+/// frame queued at a time, the common case) never allocates, and a publish touches one piece
+/// of the subscriber's memory, not two. The queue gives the memory of a backlog back when
+/// drained, so an idle subscriber costs a few dozen bytes here.
 pub(crate) struct SubscriberQueue {
-    info: SubscriberInfo,
     state: Mutex<QueueState>,
+    /// Frames handed to the subscriber's stream, counted here rather than in one hub-wide
+    /// counter so that deliveries on different threads never write the same memory; the hub
+    /// adds the counts up (see [`SubscriberQueue::retire`]). [`RETIRED`] is set once the
+    /// count has been moved to the hub.
+    delivered: AtomicU64,
+    info: SubscriberInfo,
 }
+
+/// The bit of [`SubscriberQueue::delivered`] that says the count was moved to the hub.
+const RETIRED: u64 = 1 << 63;
 
 #[derive(Default)]
 struct QueueState {
-    frames: VecDeque<(EventId, Bytes)>,
+    frames: Frames,
     /// Frames were dropped since the subscriber last read: the reset event is due.
     gap: bool,
     /// The reset event is due whatever comes next (see [`SubscriberQueue::force_reset`]).
@@ -124,16 +135,81 @@ struct QueueState {
 /// A drained queue that grew past this many slots gives its memory back.
 const SHRINK_ABOVE: usize = 16;
 
+/// The queued frames, oldest first: the oldest one inline, the others (a backlog) in a ring
+/// that is only allocated when a subscriber falls behind.
+#[derive(Default)]
+struct Frames {
+    /// The oldest frame; `None` only when `rest` is empty too.
+    first: Option<(EventId, Bytes)>,
+    rest: VecDeque<(EventId, Bytes)>,
+}
+
+impl Frames {
+    fn len(&self) -> usize {
+        usize::from(self.first.is_some()) + self.rest.len()
+    }
+
+    fn push_back(&mut self, frame: (EventId, Bytes)) {
+        if self.first.is_none() {
+            self.first = Some(frame);
+        } else {
+            self.rest.push_back(frame);
+        }
+    }
+
+    fn pop_front(&mut self) -> Option<(EventId, Bytes)> {
+        let first = self.first.take()?;
+        if !self.rest.is_empty() {
+            self.first = self.rest.pop_front();
+            if self.rest.is_empty() && self.rest.capacity() > SHRINK_ABOVE {
+                self.rest = VecDeque::new();
+            }
+        }
+        Some(first)
+    }
+
+    fn front_id(&self) -> Option<EventId> {
+        self.first.as_ref().map(|(id, _)| *id)
+    }
+
+    fn clear(&mut self) {
+        *self = Self::default();
+    }
+}
+
 impl SubscriberQueue {
     pub(crate) fn new(info: SubscriberInfo) -> Self {
         Self {
-            info,
             state: Mutex::new(QueueState::default()),
+            delivered: AtomicU64::new(0),
+            info,
         }
     }
 
     pub(crate) fn info(&self) -> &SubscriberInfo {
         &self.info
+    }
+
+    /// Counts one frame handed to the subscriber's stream; once the queue is retired, into
+    /// `hub` instead.
+    pub(crate) fn count_delivered(&self, hub: &AtomicU64) {
+        if self.delivered.fetch_add(1, Ordering::Relaxed) & RETIRED != 0 {
+            hub.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    /// The frames counted so far, while the queue is registered.
+    pub(crate) fn delivered(&self) -> u64 {
+        self.delivered.load(Ordering::Relaxed) & !RETIRED
+    }
+
+    /// Called when the subscriber leaves the registry: returns its count, for the hub to keep,
+    /// and makes later deliveries count in the hub's counter (exactly once each: a delivery
+    /// either precedes this and is in the returned count, or sees the mark). Later calls
+    /// return 0.
+    pub(crate) fn retire(&self) -> u64 {
+        let count = self.delivered.fetch_or(RETIRED, Ordering::Relaxed);
+        if count & RETIRED == 0 { count } else { 0 }
     }
 
     fn lock(&self) -> MutexGuard<'_, QueueState> {
@@ -165,7 +241,7 @@ impl SubscriberQueue {
                 }
                 SlowConsumerPolicy::Disconnect => {
                     let discarded = state.frames.len() + 1;
-                    state.frames = VecDeque::new();
+                    state.frames.clear();
                     state.end = Some(End::Now);
                     Offer::Disconnected(discarded)
                 }
@@ -211,7 +287,7 @@ impl SubscriberQueue {
 
     /// The id of the next queued frame.
     pub(crate) fn front_id(&self) -> Option<EventId> {
-        self.lock().frames.front().map(|(id, _)| *id)
+        self.lock().frames.front_id()
     }
 
     /// Takes the next item for the stream, or registers the task to be woken.
@@ -230,9 +306,6 @@ impl SubscriberQueue {
             return Poll::Ready(Next::Gap);
         }
         if let Some((id, frame)) = state.frames.pop_front() {
-            if state.frames.is_empty() && state.frames.capacity() > SHRINK_ABOVE {
-                state.frames = VecDeque::new();
-            }
             return Poll::Ready(Next::Frame(id, frame));
         }
         if state.end.is_some() {
@@ -331,5 +404,48 @@ mod tests {
         q.close();
         assert!(matches!(next(&q), Poll::Ready(Next::Frame(..))));
         assert!(matches!(next(&q), Poll::Ready(Next::End)));
+    }
+
+    #[test]
+    fn a_backlog_keeps_its_order_and_gives_its_memory_back() {
+        let q = queue();
+        let capacity = SHRINK_ABOVE * 4;
+        for round in 0..3_u64 {
+            // Alternately drain it completely and leave one behind, so the inline slot and the
+            // backlog take turns holding the oldest frame.
+            let base = round * 1000;
+            for n in 0..capacity as u64 {
+                let (id, bytes) = frame(base + n + 1);
+                assert_eq!(
+                    q.offer(id, &bytes, capacity, SlowConsumerPolicy::DropOldest),
+                    Offer::Queued
+                );
+            }
+            assert_eq!(q.queued(), capacity);
+            for n in 0..capacity as u64 {
+                match next(&q) {
+                    Poll::Ready(Next::Frame(id, bytes)) => {
+                        assert_eq!(id.major(), base + n + 1);
+                        assert_eq!(bytes, Bytes::from((base + n + 1).to_string()));
+                    }
+                    other => panic!("expected frame {}, got {other:?}", base + n + 1),
+                }
+            }
+            assert!(next(&q).is_pending());
+            let state = q.lock();
+            assert!(state.frames.first.is_none());
+            assert_eq!(
+                state.frames.rest.capacity(),
+                0,
+                "a drained backlog is freed"
+            );
+        }
+        // A subscriber that keeps up never allocates a backlog.
+        for n in 1..=100 {
+            let (id, bytes) = frame(n);
+            q.offer(id, &bytes, capacity, SlowConsumerPolicy::DropOldest);
+            assert!(matches!(next(&q), Poll::Ready(Next::Frame(id, _)) if id.major() == n));
+            assert_eq!(q.lock().frames.rest.capacity(), 0);
+        }
     }
 }

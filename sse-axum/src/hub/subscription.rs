@@ -3,7 +3,6 @@
 use std::fmt;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
 use std::task::{Context, Poll};
 
 use axum::response::{IntoResponse, Response};
@@ -146,7 +145,7 @@ impl Subscription {
     }
 
     fn frame(&self, kind: FrameKind, id: EventId, bytes: Bytes) -> Frame {
-        self.hub.counters.delivered.fetch_add(1, Ordering::Relaxed);
+        self.queue.count_delivered(&self.hub.counters.delivered);
         Frame {
             kind,
             id: Some(id),
