@@ -59,9 +59,9 @@ pub const DEFAULT_MAX_EVENT_SIZE: usize = 16 * 1024 * 1024;
 /// The UTF-8 byte-order mark.
 const BOM: [u8; 3] = [0xEF, 0xBB, 0xBF];
 
-/// A dispatched event whose buffer is more than twice its size and larger than this by more
-/// than this is shrunk: a small event after a large one is not handed out with the large
-/// one's capacity.
+/// Spare capacity above which a dispatched event's buffer is shrunk, when the spare part is
+/// also larger than the event: a small event after a large one is not handed out with the
+/// large one's capacity.
 const SHRINK_SLACK: usize = 4096;
 
 /// Blocks (32 bytes) of a line searched for its end before `memchr2` takes over: lines in
@@ -312,7 +312,7 @@ impl EventParser {
     pub fn next_item(&mut self, input: &mut &[u8]) -> Option<Result<Item, ParseError>> {
         // Tiny chunks mostly fall inside a data line: no line ending, append, done. This path
         // stays small so that it can be inlined into the caller's loop.
-        if self.data_line_open && find_in_short_chunk(input).is_none() {
+        if self.data_line_open && !may_hold_line_ending(input) {
             let bytes = std::mem::take(input);
             return self.extend_data(bytes).err().map(Err);
         }
@@ -761,11 +761,8 @@ fn find_in_words(words: &[[u8; 8]]) -> Option<usize> {
 /// Whether a chunk may hold a line ending: tiny ones (at most 16 bytes) are checked, longer
 /// ones are assumed to (the caller scans them anyway).
 #[inline(always)]
-fn find_in_short_chunk(bytes: &[u8]) -> Option<()> {
-    if bytes.len() > 16 {
-        return Some(());
-    }
-    find_line_ending::<0>(bytes).map(drop)
+fn may_hold_line_ending(bytes: &[u8]) -> bool {
+    bytes.len() > 16 || find_line_ending::<0>(bytes).is_some()
 }
 
 /// [`find_line_ending`] for the last bytes of `bytes`, fewer than 8 of them, when no byte
@@ -775,7 +772,7 @@ fn find_in_short(bytes: &[u8]) -> Option<usize> {
     let len = bytes.len();
     if len >= 8 {
         // The last 8 bytes overlap bytes already checked, which hold no line ending: the
-        // first one found is the first one after `offset`.
+        // first one found in them is the first one of `bytes`.
         let word = bytes.last_chunk::<8>()?;
         let found = line_ending_mask(u64::from_le_bytes(*word));
         return (found != 0).then(|| len - 8 + first_marked_byte(found));
@@ -866,10 +863,7 @@ mod tests {
                     assert_eq!(find_line_ending::<0>(&bytes), expected, "{bytes:?}");
                     assert_eq!(find_line_ending::<1>(&bytes), expected, "{bytes:?}");
                     assert_eq!(find_line_ending::<4>(&bytes), expected, "{bytes:?}");
-                    assert_eq!(
-                        find_in_short_chunk(&bytes).is_some(),
-                        len > 16 || expected.is_some()
-                    );
+                    assert_eq!(may_hold_line_ending(&bytes), len > 16 || expected.is_some());
                 }
             }
         }

@@ -411,8 +411,8 @@ mod tests {
         let q = queue();
         let capacity = SHRINK_ABOVE * 4;
         for round in 0..3_u64 {
-            // Alternately drain it completely and leave one behind, so the inline slot and the
-            // backlog take turns holding the oldest frame.
+            // Fill it (the inline slot takes the oldest frame, the backlog the rest), then
+            // drain it completely: order kept, backlog freed, three times over.
             let base = round * 1000;
             for n in 0..capacity as u64 {
                 let (id, bytes) = frame(base + n + 1);
