@@ -102,3 +102,52 @@ pub fn memchr_lines(input: &[u8], chunk: usize) -> u64 {
     }
     events
 }
+
+/// The floor for a parser that hands out an event's data as one `String`, on the long-line
+/// corpus: lines found with `memchr2`, the `data` value copied into one buffer (a cut line
+/// straight into it, as the real parsers do) and checked as UTF-8 at the blank line, the `id`
+/// kept. Nothing else of the format is handled (one `data` line per event, LF endings, no
+/// limits): it measures what copying and checking the bytes costs, which every parser that
+/// returns a contiguous string pays.
+#[must_use]
+pub fn copy_floor(input: &[u8], chunk: usize) -> Summary {
+    const DATA: &[u8] = b"data: ";
+    let mut summary = Summary::default();
+    let mut line = Vec::new();
+    let mut data = Vec::new();
+    let mut id = String::new();
+    // The line so far is a data line whose value goes into `data`.
+    let mut in_data = false;
+    for bytes in input.chunks(chunk) {
+        let mut rest = bytes;
+        loop {
+            let end = memchr::memchr2(b'\n', b'\r', rest);
+            let piece = &rest[..end.unwrap_or(rest.len())];
+            if in_data {
+                data.extend_from_slice(piece);
+            } else {
+                line.extend_from_slice(piece);
+                if line.len() > DATA.len() && line.starts_with(DATA) {
+                    data.extend_from_slice(&line[DATA.len()..]);
+                    line.clear();
+                    in_data = true;
+                }
+            }
+            let Some(end) = end else { break };
+            rest = &rest[end + 1..];
+            if in_data {
+                in_data = false;
+            } else if line.is_empty() {
+                if let Ok(text) = String::from_utf8(std::mem::take(&mut data)) {
+                    summary.event(&text, &id);
+                }
+            } else {
+                if let Some(value) = line.strip_prefix(b"id: ") {
+                    id = String::from_utf8_lossy(value).into_owned();
+                }
+                line.clear();
+            }
+        }
+    }
+    summary
+}

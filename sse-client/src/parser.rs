@@ -33,7 +33,9 @@
 //! - an event is one string: data, ID and type side by side in one allocation (the data
 //!   buffer, allocated at the previous event's size with room for the rest), checked as UTF-8
 //!   once at dispatch; the lossy path only runs on invalid input;
-//! - a tiny chunk inside a data line is appended without entering the line machinery.
+//! - a tiny chunk (up to 16 bytes) with no byte below 0x0E, so no line ending, is appended to
+//!   the line under way (straight into the data buffer for a data line) without entering the
+//!   line machinery: at 7-byte chunks most calls end there.
 //!
 //! Memory is bounded by the maximum event size (16 MiB by default): an event whose data, or a
 //! line that, grows past it yields [`ParseError::EventTooLarge`] once; the event is discarded
@@ -310,11 +312,28 @@ impl EventParser {
     /// `input` after an item are not buffered: pass them again.
     #[inline]
     pub fn next_item(&mut self, input: &mut &[u8]) -> Option<Result<Item, ParseError>> {
-        // Tiny chunks mostly fall inside a data line: no line ending, append, done. This path
-        // stays small so that it can be inlined into the caller's loop.
-        if self.data_line_open && !may_hold_line_ending(input) {
-            let bytes = std::mem::take(input);
-            return self.extend_data(bytes).err().map(Err);
+        // Tiny chunks mostly fall inside a line: no line ending, append, done. This path stays
+        // small so that it can be inlined into the caller's loop.
+        if input.len() <= TINY && !has_control_byte(input) {
+            if self.data_line_open {
+                if self.data.len() + input.len() <= self.max_event_size {
+                    extend_small(&mut self.data, std::mem::take(input));
+                    return None;
+                }
+            } else if !self.line.is_empty() || self.bom_done && !self.after_cr {
+                // A line under way, or a new one with nothing pending before it: unless it
+                // may turn into a data line (see `buffer_partial`), it grows in `line`.
+                if !self.skipping
+                    && self.line.first().or(input.first()) != Some(&b'd')
+                    && self.line.len() + input.len() <= self.max_event_size
+                {
+                    extend_small(&mut self.line, std::mem::take(input));
+                    return None;
+                }
+            } else {
+                return self.next_item_lines(input);
+            }
+            return self.buffer_partial_cold(std::mem::take(input)).map(Err);
         }
         self.next_item_lines(input)
     }
@@ -419,6 +438,12 @@ impl EventParser {
                 return;
             }
         }
+    }
+
+    /// [`buffer_partial`](Self::buffer_partial) out of line, for the tiny-chunk path.
+    #[inline(never)]
+    fn buffer_partial_cold(&mut self, bytes: &[u8]) -> Option<ParseError> {
+        self.buffer_partial(bytes)
     }
 
     /// Keeps the bytes of an unfinished line.
@@ -758,11 +783,30 @@ fn find_in_words(words: &[[u8; 8]]) -> Option<usize> {
     None
 }
 
-/// Whether a chunk may hold a line ending: tiny ones (at most 16 bytes) are checked, longer
-/// ones are assumed to (the caller scans them anyway).
+/// The longest chunk [`EventParser::next_item`] appends to an open data line without
+/// entering the line machinery.
+const TINY: usize = 16;
+
+/// Whether `bytes` (at most [`TINY`] of them) holds a byte below 0x0E: every line ending does,
+/// text almost never does otherwise. One test per word where a line-ending search needs two.
 #[inline(always)]
-fn may_hold_line_ending(bytes: &[u8]) -> bool {
-    bytes.len() > 16 || find_line_ending::<0>(bytes).is_some()
+fn has_control_byte(bytes: &[u8]) -> bool {
+    const ONES: u64 = u64::from_le_bytes([1; 8]);
+    const HIGH: u64 = u64::from_le_bytes([0x80; 8]);
+    // Exact for "any byte below 0x0E" (a borrow only carries out of a byte that is one).
+    let below =
+        |word: u64, ones: u64, high: u64| word.wrapping_sub(ones * 0x0E) & !word & high != 0;
+    // Two overlapping halves cover anything from one half to two.
+    if let (Some(head), Some(tail)) = (bytes.first_chunk::<8>(), bytes.last_chunk::<8>()) {
+        return below(u64::from_le_bytes(*head), ONES, HIGH)
+            | below(u64::from_le_bytes(*tail), ONES, HIGH);
+    }
+    if let (Some(head), Some(tail)) = (bytes.first_chunk::<4>(), bytes.last_chunk::<4>()) {
+        let (ones, high) = (ONES >> 32, HIGH >> 32);
+        return below(u64::from(u32::from_le_bytes(*head)), ones, high)
+            | below(u64::from(u32::from_le_bytes(*tail)), ones, high);
+    }
+    bytes.iter().any(|&byte| byte < 0x0E)
 }
 
 /// [`find_line_ending`] for the last bytes of `bytes`, fewer than 8 of them, when no byte
@@ -863,9 +907,25 @@ mod tests {
                     assert_eq!(find_line_ending::<0>(&bytes), expected, "{bytes:?}");
                     assert_eq!(find_line_ending::<1>(&bytes), expected, "{bytes:?}");
                     assert_eq!(find_line_ending::<4>(&bytes), expected, "{bytes:?}");
-                    assert_eq!(may_hold_line_ending(&bytes), len > 16 || expected.is_some());
                 }
             }
+        }
+    }
+
+    #[test]
+    fn control_byte_test_matches_a_plain_scan() {
+        // Every tiny length, every byte value at every position, among bytes at or just above
+        // the threshold (where a borrow would show).
+        for len in 0..=TINY {
+            for at in 0..len {
+                for value in 0..=u8::MAX {
+                    let mut bytes: Vec<u8> =
+                        (0..len).map(|i| [b'a', 0x0e, 0x8e, 0xff][i % 4]).collect();
+                    bytes[at] = value;
+                    assert_eq!(has_control_byte(&bytes), value < 0x0e, "{bytes:?}");
+                }
+            }
+            assert!(!has_control_byte(&vec![0x0e; len]));
         }
     }
 

@@ -155,7 +155,13 @@ fn conformance_vectors_resplit() {
             }
         }
         if all.len() <= 256 * 1024 {
-            check("one byte per chunk".to_owned(), all.chunks(1).collect());
+            // One byte per chunk, and the tiny sizes the parser appends without a line scan.
+            for size in [1, 3, 7, 16, 17] {
+                check(
+                    format!("{size} bytes per chunk"),
+                    all.chunks(size).collect(),
+                );
+            }
         }
         if failures.len() > 20 {
             break;
@@ -275,7 +281,9 @@ proptest! {
         }
         chunks.push(&bytes[start..]);
         prop_assert_eq!(&run(chunks), &expected);
-        prop_assert_eq!(&run(bytes.chunks(1)), &expected);
+        for size in [1, 2, 7, 16] {
+            prop_assert_eq!(&run(bytes.chunks(size)), &expected);
+        }
     }
 }
 
