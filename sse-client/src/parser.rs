@@ -783,7 +783,7 @@ fn find_in_words(words: &[[u8; 8]]) -> Option<usize> {
     None
 }
 
-/// The longest chunk [`EventParser::next_item`] appends to an open data line without
+/// The longest chunk [`EventParser::next_item`] appends to the line under way without
 /// entering the line machinery.
 const TINY: usize = 16;
 
