@@ -302,7 +302,7 @@ type ParseFn = fn(&[u8], usize) -> Summary;
 
 struct ParseContender {
     name: &'static str,
-    /// Its name for `--parse-time`.
+    /// Its name for `--parse-time` (and `"memchr"` for the row that only counts events).
     key: &'static str,
     run: ParseFn,
     /// The corpus it runs on, when not the case's corpus (eventsource-stream on long lines).
@@ -434,7 +434,7 @@ fn parse_section(options: &Options, records: &mut Vec<Record>) {
                     };
                     times[i].push(secs);
                     if round == 0 {
-                        checks[i] = if contender.name.starts_with("memchr") {
+                        checks[i] = if contender.key == "memchr" {
                             if summary.events == input.expected.events {
                                 "ok".to_owned()
                             } else {
