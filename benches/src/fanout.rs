@@ -557,6 +557,15 @@ fn ms(nanos: u64) -> f64 {
     nanos as f64 / 1e6
 }
 
+/// p50, p99 and max of sorted latencies in nanoseconds, in milliseconds.
+fn latency_ms(sorted: &[u64]) -> [f64; 3] {
+    [
+        ms(crate::report::percentile(sorted, 0.5)),
+        ms(crate::report::percentile(sorted, 0.99)),
+        ms(sorted.last().copied().unwrap_or(0)),
+    ]
+}
+
 /// Runs the phases against a server of `kind` (started as a child process): connect, idle
 /// memory, latency at the plan's rate, a back-to-back burst, then latency with 10 % stalled.
 ///
@@ -642,11 +651,7 @@ pub async fn run(kind: ServerKind, plan: Plan) -> std::io::Result<Outcome> {
         client_cpu[1],
         client_cpu[2],
     );
-    outcome.latency_ms = [
-        ms(crate::report::percentile(&latencies, 0.5)),
-        ms(crate::report::percentile(&latencies, 0.99)),
-        ms(latencies.last().copied().unwrap_or(0)),
-    ];
+    outcome.latency_ms = latency_ms(&latencies);
 
     // Throughput: a burst published back to back.
     let start = Instant::now();
@@ -768,11 +773,7 @@ pub async fn in_process(subscribers: usize, events: u64, rate: u64) -> InProcess
     }
     latencies.sort_unstable();
     InProcess {
-        latency_ms: [
-            ms(crate::report::percentile(&latencies, 0.5)),
-            ms(crate::report::percentile(&latencies, 0.99)),
-            ms(latencies.last().copied().unwrap_or(0)),
-        ],
+        latency_ms: latency_ms(&latencies),
         cpu_us_per_delivery: after.per_delivery(before, latencies.len())[0],
     }
 }

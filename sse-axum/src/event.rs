@@ -243,11 +243,7 @@ impl Text {
     /// The text in `range`, which always lies on the boundaries of values.
     fn get(&self, range: Range<usize>) -> &str {
         match self {
-            Self::Inline { .. } => self
-                .as_bytes()
-                .get(range)
-                .and_then(|bytes| std::str::from_utf8(bytes).ok())
-                .unwrap_or_default(),
+            Self::Inline { .. } => self.as_bytes().get(range).map(utf8).unwrap_or_default(),
             Self::Heap(text) => text.get(range).unwrap_or_default(),
         }
     }

@@ -358,7 +358,15 @@ impl Batch {
     /// The buffer to encode events into.
     #[inline]
     fn events_buf(&mut self) -> &mut BytesMut {
+        self.buf_with_room(0)
+    }
+
+    /// The buffer, holding the lone chunk if there was one, with room for `additional` bytes
+    /// more than that chunk.
+    #[inline]
+    fn buf_with_room(&mut self, additional: usize) -> &mut BytesMut {
         if let Some(whole) = self.whole.take() {
+            self.buf.reserve(whole.len() + additional);
             self.buf.extend_from_slice(&whole);
         }
         &mut self.buf
@@ -373,11 +381,7 @@ impl Batch {
             self.whole = Some(bytes);
             return true;
         }
-        if let Some(whole) = self.whole.take() {
-            self.buf.reserve(whole.len() + bytes.len());
-            self.buf.extend_from_slice(&whole);
-        }
-        self.buf.extend_from_slice(&bytes);
+        self.buf_with_room(bytes.len()).extend_from_slice(&bytes);
         true
     }
 

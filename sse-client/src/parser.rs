@@ -791,8 +791,6 @@ const TINY: usize = 16;
 /// text almost never does otherwise. One test per word where a line-ending search needs two.
 #[inline(always)]
 fn has_control_byte(bytes: &[u8]) -> bool {
-    const ONES: u64 = u64::from_le_bytes([1; 8]);
-    const HIGH: u64 = u64::from_le_bytes([0x80; 8]);
     // Exact for "any byte below 0x0E" (a borrow only carries out of a byte that is one).
     let below =
         |word: u64, ones: u64, high: u64| word.wrapping_sub(ones * 0x0E) & !word & high != 0;
@@ -837,12 +835,14 @@ fn find_in_short(bytes: &[u8]) -> Option<usize> {
     bytes.iter().position(|&b| b == b'\n' || b == b'\r')
 }
 
+/// A word with every byte 0x01, and one with every byte 0x80: the word-at-a-time tests.
+const ONES: u64 = u64::from_le_bytes([1; 8]);
+const HIGH: u64 = u64::from_le_bytes([0x80; 8]);
+
 /// The high bit of every byte of `word` that is CR or LF; bits above the lowest one set can
 /// be false positives (a borrow carries into the next byte), the lowest one is exact.
 #[inline]
 fn line_ending_mask(word: u64) -> u64 {
-    const ONES: u64 = u64::from_le_bytes([1; 8]);
-    const HIGH: u64 = u64::from_le_bytes([0x80; 8]);
     let lf = word ^ (ONES * u64::from(b'\n'));
     let cr = word ^ (ONES * u64::from(b'\r'));
     (lf.wrapping_sub(ONES) & !lf | cr.wrapping_sub(ONES) & !cr) & HIGH
