@@ -15,7 +15,8 @@
 //! the latency ([`Outcome::cpu_us_per_delivery`]): with one socket write per subscriber per
 //! event on the server and one read on the client, it is what bounds the latency when the
 //! two share the machine's cores. [`in_process`] runs the same publishes without sockets or
-//! HTTP, to show the hub's own share.
+//! HTTP, to show the hub's own share, and [`ServerKind::RawWrites`] does only the socket writes,
+//! to show the machine's floor.
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -41,11 +42,16 @@ pub enum ServerKind {
     /// The common recipe: `tokio::sync::broadcast` + `BroadcastStream` + axum's `Sse`, served
     /// with `axum::serve`.
     Broadcast,
+    /// The floor for any server on this machine: no HTTP stack and no task per connection.
+    /// After a fixed response head, each publish is one `write(2)` of a preformatted chunk per
+    /// subscriber, from two threads (one per core); a subscriber whose socket is full is
+    /// disconnected.
+    RawWrites,
 }
 
 impl ServerKind {
     /// Every kind, in table order.
-    pub const ALL: [Self; 3] = [Self::Hub, Self::HubHttp1, Self::Broadcast];
+    pub const ALL: [Self; 4] = [Self::Hub, Self::HubHttp1, Self::Broadcast, Self::RawWrites];
 
     /// The name used on the command line (`--serve NAME`).
     #[must_use]
@@ -54,6 +60,7 @@ impl ServerKind {
             Self::Hub => "hub",
             Self::HubHttp1 => "hub-http1",
             Self::Broadcast => "broadcast",
+            Self::RawWrites => "raw-writes",
         }
     }
 
@@ -70,6 +77,19 @@ impl ServerKind {
             Self::Hub => "sse-axum Hub (axum::serve)",
             Self::HubHttp1 => "sse-axum Hub (hyper http1 builder)",
             Self::Broadcast => "broadcast + BroadcastStream + axum Sse",
+            Self::RawWrites => "floor: one write(2) per subscriber, 2 threads, no HTTP stack",
+        }
+    }
+
+    /// A note for the table (empty for most).
+    #[must_use]
+    pub fn note(self) -> &'static str {
+        match self {
+            Self::RawWrites => {
+                "the least a server does per delivery: a floor for latency and CPU, not for the \
+                 burst (no batching of queued events)"
+            }
+            _ => "",
         }
     }
 }
@@ -118,6 +138,71 @@ async fn broadcast_events(
 enum Publisher {
     Hub(sse_axum::Hub),
     Broadcast(tokio::sync::broadcast::Sender<Message>),
+    Raw(RawSockets),
+}
+
+/// The subscribers of [`ServerKind::RawWrites`]: `None` once disconnected.
+type RawSockets = Arc<Mutex<Vec<Option<std::net::TcpStream>>>>;
+
+/// The response head of [`ServerKind::RawWrites`]: what hyper sends for an SSE response.
+const RAW_HEAD: &[u8] = b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\n\
+cache-control: no-cache\r\ntransfer-encoding: chunked\r\n\r\n";
+
+/// Accepts subscribers for [`ServerKind::RawWrites`]: reads the request head, answers with
+/// [`RAW_HEAD`] and hands the socket to the publisher.
+async fn accept_raw(listener: TcpListener, sockets: RawSockets) {
+    loop {
+        let Ok((mut tcp, _)) = listener.accept().await else {
+            continue;
+        };
+        let sockets = Arc::clone(&sockets);
+        tokio::spawn(async move {
+            let mut head = Vec::new();
+            let mut buf = [0_u8; 1024];
+            while memchr::memmem::find(&head, b"\r\n\r\n").is_none() && head.len() < 8192 {
+                match tcp.read(&mut buf).await {
+                    Ok(n) if n > 0 => head.extend_from_slice(&buf[..n]),
+                    _ => return,
+                }
+            }
+            if tcp.write_all(RAW_HEAD).await.is_err() {
+                return;
+            }
+            // Still non-blocking: a full socket fails the write instead of stalling the others.
+            if let Ok(tcp) = tcp.into_std() {
+                sockets
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .push(Some(tcp));
+            }
+        });
+    }
+}
+
+/// One publish of [`ServerKind::RawWrites`]: the event as one HTTP/1.1 chunk, written to each
+/// socket once, half of them from a second thread.
+fn publish_raw(sockets: &RawSockets, seq: u64, data: &str) {
+    use std::io::Write as _;
+
+    let event = format!("id: {seq}\ndata: {data}\n\n");
+    let chunk = format!("{:x}\r\n{event}\r\n", event.len());
+    let write_all = |sockets: &mut [Option<std::net::TcpStream>]| {
+        for slot in sockets {
+            if let Some(tcp) = slot
+                && !matches!(tcp.write(chunk.as_bytes()), Ok(n) if n == chunk.len())
+            {
+                // Full (or failed part way): the framing is lost, so is the subscriber.
+                *slot = None;
+            }
+        }
+    };
+    let mut sockets = sockets.lock().unwrap_or_else(PoisonError::into_inner);
+    let half = sockets.len() / 2;
+    let (first, second) = sockets.split_at_mut(half);
+    std::thread::scope(|scope| {
+        scope.spawn(|| write_all(first));
+        write_all(second);
+    });
 }
 
 impl Publisher {
@@ -130,6 +215,10 @@ impl Publisher {
             // No receiver is not an error for a broadcast.
             Self::Broadcast(tx) => {
                 let _ = tx.send((seq, data));
+                true
+            }
+            Self::Raw(sockets) => {
+                publish_raw(sockets, seq, &data);
                 true
             }
         }
@@ -184,6 +273,11 @@ pub async fn serve(kind: ServerKind) -> std::io::Result<()> {
                 .with_state(tx.clone());
             tokio::spawn(async move { axum::serve(listener, app).await });
             Publisher::Broadcast(tx)
+        }
+        ServerKind::RawWrites => {
+            let sockets = RawSockets::default();
+            tokio::spawn(accept_raw(listener, Arc::clone(&sockets)));
+            Publisher::Raw(sockets)
         }
     };
     let mut stdout = tokio::io::stdout();

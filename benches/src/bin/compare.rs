@@ -12,7 +12,8 @@
 //! role the binary starts itself in (see `sse_benches::fanout`). `--fanout-sizes 10000` runs the
 //! fan-out at these subscriber counts only (default 1000, 5000, 10000; 1000 with `--quick`), and
 //! `--fanout-kinds hub,hub-http1` against these servers only (default all: `hub`, `hub-http1`,
-//! `broadcast`, and `in-process`, the hub's bodies polled in this process without sockets).
+//! `broadcast`, `raw-writes` (the floor: one socket write per subscriber, no HTTP stack) and
+//! `in-process`, the hub's bodies polled in this process without sockets).
 
 use std::collections::BTreeSet;
 use std::process::ExitCode;
@@ -87,7 +88,7 @@ fn main() -> ExitCode {
             }
             other => {
                 eprintln!(
-                    "unknown argument {other:?}; usage: compare [--quick] [--json PATH] [--only parse,encode,e2e,fanout,redis] [--fanout-sizes 1000,5000,10000] [--fanout-kinds hub,hub-http1,broadcast,in-process]"
+                    "unknown argument {other:?}; usage: compare [--quick] [--json PATH] [--only parse,encode,e2e,fanout,redis] [--fanout-sizes 1000,5000,10000] [--fanout-kinds hub,hub-http1,broadcast,raw-writes,in-process]"
                 );
                 return ExitCode::FAILURE;
             }
@@ -656,6 +657,7 @@ async fn fanout_section(options: &Options, records: &mut Vec<Record>) {
                 continue;
             }
             let mut record = Record::new("Fan-out", &case, kind.describe());
+            kind.note().clone_into(&mut record.note);
             match fanout::run(kind, plan).await {
                 Ok(outcome) => {
                     let [p50, p99, max] = outcome.latency_ms;
