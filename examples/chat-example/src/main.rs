@@ -103,7 +103,9 @@ async fn main() -> ExitCode {
         shutdown.cancel();
         hub.close();
     };
-    if let Err(e) = axum::serve(listener, router)
+    // `axum::serve` would do; `serve_http1` keeps less memory per open stream (HTTP/1.1 only,
+    // which is what `EventSource` uses without TLS).
+    if let Err(e) = sse_axum::serve_http1(listener, router)
         .with_graceful_shutdown(signal)
         .await
     {
