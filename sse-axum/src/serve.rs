@@ -1,4 +1,4 @@
-//! [`serve_http1`]: [`axum::serve`] for servers that hold many open streams (feature `serve`).
+//! [`serve_http1`]: [`axum::serve()`] for servers that hold many open streams (feature `serve`).
 //!
 //! `axum::serve` answers HTTP/1 and HTTP/2 on every connection, so each connection carries the
 //! machinery to detect and speak both. An event stream is a long-lived HTTP/1.1 response (what
@@ -12,6 +12,7 @@ use std::future::{Future, IntoFuture, Pending, pending};
 use std::io;
 use std::pin::Pin;
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::Router;
 use axum::extract::{ConnectInfo, Request};
@@ -20,7 +21,7 @@ use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use tower_service::Service as _;
 
-/// Serves `router` on `listener` over HTTP/1.1 only, like [`axum::serve`] with less memory per
+/// Serves `router` on `listener` over HTTP/1.1 only, like [`axum::serve()`] with less memory per
 /// open connection (see the [module documentation](self)).
 ///
 /// What it does, so that it can stand in for `axum::serve(listener, router)`:
@@ -29,8 +30,10 @@ use tower_service::Service as _;
 ///   `TCP_NODELAY`); accept errors are handled by the listener, as with `axum::serve`;
 /// - [`ConnectInfo`] of the listener's address type in every request's extensions, so the
 ///   `ConnectInfo<SocketAddr>` extractor works without `into_make_service_with_connect_info`;
-/// - a request head must arrive within hyper's default 30 seconds, so a client that connects
-///   and sends nothing does not hold a connection forever;
+/// - a request head must arrive within 30 seconds (hyper's default, see
+///   [`ServeHttp1::header_read_timeout`]), so a client that connects and sends nothing, or
+///   trickles a head byte by byte, does not hold a connection forever (`axum::serve` has no
+///   such limit);
 /// - [`ServeHttp1::with_graceful_shutdown`]: stop accepting when a signal fires, then wait for
 ///   the open connections to finish. Open event streams only finish when they end, so give
 ///   the same signal to [`SseLayer::graceful_shutdown`](crate::SseLayer::graceful_shutdown)
@@ -81,9 +84,13 @@ where
     ServeHttp1 {
         listener,
         router,
+        header_read_timeout: Some(DEFAULT_HEADER_READ_TIMEOUT),
         signal: pending(),
     }
 }
+
+/// How long [`serve_http1`] waits for a request head by default (hyper's default).
+const DEFAULT_HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// The server [`serve_http1`] returns: `.await` it (or call
 /// [`into_future`](IntoFuture::into_future) to spawn it) to run it.
@@ -91,7 +98,18 @@ where
 pub struct ServeHttp1<L, F> {
     listener: L,
     router: Router,
+    header_read_timeout: Option<Duration>,
     signal: F,
+}
+
+impl<L, F> ServeHttp1<L, F> {
+    /// How long a connection may take to send a request head before it is closed (default
+    /// 30 seconds; `None`: no limit). It also bounds the wait for the next request on an idle
+    /// keep-alive connection; an event stream under way is not affected.
+    pub fn header_read_timeout(mut self, timeout: Option<Duration>) -> Self {
+        self.header_read_timeout = timeout;
+        self
+    }
 }
 
 impl<L, F> fmt::Debug for ServeHttp1<L, F> {
@@ -111,6 +129,7 @@ impl<L> ServeHttp1<L, Pending<()>> {
         ServeHttp1 {
             listener: self.listener,
             router: self.router,
+            header_read_timeout: self.header_read_timeout,
             signal,
         }
     }
@@ -127,19 +146,26 @@ where
     type IntoFuture = Pin<Box<dyn Future<Output = io::Result<()>> + Send>>;
 
     fn into_future(self) -> Self::IntoFuture {
-        Box::pin(run(self.listener, self.router, self.signal))
+        let mut builder = hyper::server::conn::http1::Builder::new();
+        // Without a timer hyper applies no header read timeout.
+        builder
+            .timer(TokioTimer::new())
+            .header_read_timeout(self.header_read_timeout);
+        Box::pin(run(self.listener, self.router, builder, self.signal))
     }
 }
 
-async fn run<L, F>(mut listener: L, router: Router, signal: F) -> io::Result<()>
+async fn run<L, F>(
+    mut listener: L,
+    router: Router,
+    builder: hyper::server::conn::http1::Builder,
+    signal: F,
+) -> io::Result<()>
 where
     L: Listener,
     L::Addr: Clone + Sync + 'static,
     F: Future<Output = ()> + Send + 'static,
 {
-    let mut builder = hyper::server::conn::http1::Builder::new();
-    // Without a timer hyper applies no header read timeout.
-    builder.timer(TokioTimer::new());
     let builder = Arc::new(builder);
     let graceful = GracefulShutdown::new();
     let mut signal = std::pin::pin!(signal);

@@ -25,8 +25,9 @@ struct Server {
 }
 
 /// `/events` (hub topic `t`) and `/peer` (the `ConnectInfo` address), behind an `SseLayer`
-/// that ends open streams on `shutdown`, served by `serve_http1` with the same signal.
-async fn start() -> Server {
+/// that ends open streams on `shutdown`, served by `serve_http1` with the same signal and the
+/// given request-head timeout.
+async fn start(header_read_timeout: Duration) -> Server {
     let hub = Hub::builder().build();
     let shutdown = CancellationToken::new();
     let app = Router::new()
@@ -55,6 +56,7 @@ async fn start() -> Server {
     let addr = listener.local_addr().expect("local addr");
     let task = tokio::spawn(
         sse_axum::serve_http1(listener, app)
+            .header_read_timeout(Some(header_read_timeout))
             .with_graceful_shutdown(shutdown.clone().cancelled_owned())
             .into_future(),
     );
@@ -93,7 +95,7 @@ async fn publish_until_received(
 
 #[tokio::test]
 async fn streams_events_and_gives_connect_info() {
-    let server = start().await;
+    let server = start(Duration::from_secs(30)).await;
     let base = format!("http://{}", server.addr);
 
     // ConnectInfo: the peer address the server saw is the client's local address.
@@ -146,7 +148,7 @@ async fn streams_events_and_gives_connect_info() {
 
 #[tokio::test]
 async fn graceful_shutdown_ends_streams_then_returns_and_stops_accepting() {
-    let server = start().await;
+    let server = start(Duration::from_secs(30)).await;
     let base = format!("http://{}", server.addr);
 
     // An open stream, and an idle keep-alive connection that has finished a request.
@@ -189,4 +191,45 @@ async fn graceful_shutdown_ends_streams_then_returns_and_stops_accepting() {
 
     // The listener is gone.
     assert!(tokio::net::TcpStream::connect(server.addr).await.is_err());
+}
+
+#[tokio::test]
+async fn a_slow_request_head_is_cut_off_but_an_open_stream_is_not() {
+    let timeout = Duration::from_millis(500);
+    let server = start(timeout).await;
+
+    // A stream opened before the timeout still gets events after it.
+    let client = sse_client::Client::builder().build().expect("client");
+    let mut events = Box::pin(client.subscribe(format!("http://{}/events", server.addr)));
+    publish_until_received(&server.hub, &mut events, "early").await;
+
+    // A client that sends half a request head and then nothing.
+    let mut slow = tokio::net::TcpStream::connect(server.addr)
+        .await
+        .expect("connect");
+    let started = tokio::time::Instant::now();
+    slow.write_all(b"GET /peer HTTP/1.1\r\nHost: x\r\n")
+        .await
+        .expect("write");
+    let mut buf = [0_u8; 256];
+    let n = tokio::time::timeout(WAIT, slow.read(&mut buf))
+        .await
+        .expect("the server gives up in time")
+        .unwrap_or(0);
+    assert_eq!(n, 0, "closed without a response");
+    assert!(started.elapsed() >= timeout - Duration::from_millis(50));
+
+    tokio::time::sleep(timeout).await;
+    server
+        .hub
+        .publish("t", sse_axum::Event::new().data("late"))
+        .await
+        .expect("publish");
+    let late = tokio::time::timeout(WAIT, events.next())
+        .await
+        .expect("in time")
+        .expect("an item")
+        .expect("an event");
+    assert_eq!(late.data(), "late");
+    server.shutdown.cancel();
 }
