@@ -18,7 +18,7 @@ use axum::Router;
 use axum::extract::{ConnectInfo, Request};
 use axum::serve::Listener;
 use hyper_util::rt::{TokioIo, TokioTimer};
-use hyper_util::server::graceful::GracefulShutdown;
+use tokio::sync::watch;
 use tower_service::Service as _;
 
 /// Serves `router` on `listener` over HTTP/1.1 only, like [`axum::serve()`] with less memory per
@@ -28,6 +28,8 @@ use tower_service::Service as _;
 /// - any [`axum::serve::Listener`]: a `tokio::net::TcpListener`, a `UnixListener`, or one
 ///   adapted with [`ListenerExt`](axum::serve::ListenerExt) (e.g. `tap_io` to set
 ///   `TCP_NODELAY`); accept errors are handled by the listener, as with `axum::serve`;
+/// - HTTP/1.1 upgrades (`hyper::upgrade::on`, axum's WebSocket extractor), so other routes
+///   of the router keep working;
 /// - [`ConnectInfo`] of the listener's address type in every request's extensions, so the
 ///   `ConnectInfo<SocketAddr>` extractor works without `into_make_service_with_connect_info`;
 /// - a request head must arrive within 30 seconds (hyper's default, see
@@ -167,7 +169,11 @@ where
     F: Future<Output = ()> + Send + 'static,
 {
     let builder = Arc::new(builder);
-    let graceful = GracefulShutdown::new();
+    // Fires (a new value, or the sender dropped with this future) to start the connections'
+    // graceful shutdown.
+    let (shutdown_tx, shutdown_rx) = watch::channel(());
+    // Each connection task holds a receiver: `closed()` resolves when all have ended.
+    let (open_tx, open_rx) = watch::channel(());
     let mut signal = std::pin::pin!(signal);
     loop {
         let (io, addr) = tokio::select! {
@@ -181,18 +187,33 @@ where
             router.clone().call(request.map(axum::body::Body::new))
         });
         let builder = Arc::clone(&builder);
-        let watcher = graceful.watcher();
+        let mut shutdown_rx = shutdown_rx.clone();
+        let open_rx = open_rx.clone();
         // The connection is built inside the task: a future captured by an `async` block and
         // awaited there is stored twice in the task (measured: 0.8 KiB more server memory per
         // connection).
         tokio::spawn(async move {
-            let connection = builder.serve_connection(TokioIo::new(io), service);
+            // With upgrades, as `axum::serve`: WebSocket routes keep working.
+            let connection = builder
+                .serve_connection(TokioIo::new(io), service)
+                .with_upgrades();
+            let mut connection = std::pin::pin!(connection);
             // A connection error (the client went away, a malformed request) ends only that
             // connection; hyper has answered what it could.
-            let _ = watcher.watch(connection).await;
+            tokio::select! {
+                _ = connection.as_mut() => {}
+                _ = shutdown_rx.changed() => {
+                    connection.as_mut().graceful_shutdown();
+                    let _ = connection.await;
+                }
+            }
+            drop(open_rx);
         });
     }
     drop(listener);
-    graceful.shutdown().await;
+    drop(shutdown_rx);
+    let _ = shutdown_tx.send(());
+    drop(open_rx);
+    open_tx.closed().await;
     Ok(())
 }

@@ -233,3 +233,57 @@ async fn a_slow_request_head_is_cut_off_but_an_open_stream_is_not() {
     assert_eq!(late.data(), "late");
     server.shutdown.cancel();
 }
+
+#[tokio::test]
+async fn an_upgrade_route_keeps_working() {
+    // What axum's WebSocket extractor relies on: hyper hands the connection over after 101.
+    async fn echo(mut request: axum::extract::Request) -> axum::response::Response {
+        let upgrade = hyper::upgrade::on(&mut request);
+        tokio::spawn(async move {
+            let Ok(upgraded) = upgrade.await else { return };
+            let mut io = hyper_util::rt::TokioIo::new(upgraded);
+            let mut buf = [0_u8; 64];
+            while let Ok(n) = io.read(&mut buf).await {
+                if n == 0 || io.write_all(&buf[..n]).await.is_err() {
+                    break;
+                }
+            }
+        });
+        axum::response::Response::builder()
+            .status(StatusCode::SWITCHING_PROTOCOLS)
+            .header("connection", "upgrade")
+            .header("upgrade", "echo")
+            .body(axum::body::Body::empty())
+            .expect("a valid response")
+    }
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("local addr");
+    let app = Router::new().route("/echo", get(echo));
+    tokio::spawn(sse_axum::serve_http1(listener, app).into_future());
+
+    let mut tcp = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    tcp.write_all(b"GET /echo HTTP/1.1\r\nHost: x\r\nConnection: upgrade\r\nUpgrade: echo\r\n\r\n")
+        .await
+        .expect("write");
+    let mut head = Vec::new();
+    let mut byte = [0_u8; 1];
+    while !head.ends_with(b"\r\n\r\n") {
+        let n = tokio::time::timeout(WAIT, tcp.read(&mut byte))
+            .await
+            .expect("a response head in time")
+            .expect("read");
+        assert_eq!(n, 1, "closed before the response head");
+        head.push(byte[0]);
+    }
+    let head = String::from_utf8_lossy(&head);
+    assert!(head.starts_with("HTTP/1.1 101"), "{head}");
+    tcp.write_all(b"ping").await.expect("write");
+    let mut echoed = [0_u8; 4];
+    tokio::time::timeout(WAIT, tcp.read_exact(&mut echoed))
+        .await
+        .expect("the echo in time")
+        .expect("read");
+    assert_eq!(&echoed, b"ping");
+}
