@@ -4,8 +4,8 @@
 //! machinery to detect and speak both. An event stream is a long-lived HTTP/1.1 response (what
 //! browsers' `EventSource` and most clients use over plain TCP), and a server with thousands of
 //! them open pays that on each: measured with `compare` in `benches/`, an idle subscriber of a
-//! [`Hub`](crate::Hub) costs 19.5 KiB of server memory with `axum::serve` and 11.1 KiB with
-//! hyper's HTTP/1 connection builder, which is what [`serve_http1`] uses.
+//! [`Hub`](crate::Hub) costs 19.5 KiB of server memory with `axum::serve` and 11.4 KiB with
+//! [`serve_http1`], which uses hyper's HTTP/1 connection builder directly.
 
 use std::fmt;
 use std::future::{Future, IntoFuture, Pending, pending};
