@@ -93,6 +93,25 @@ async fn publish_until_received(
     }
 }
 
+/// Publishes `data` once, to a subscriber known to be registered: the next event is it.
+async fn publish_and_receive(
+    hub: &Hub,
+    events: &mut (
+             impl futures_util::Stream<Item = Result<sse_client::Event, sse_client::Error>> + Unpin
+         ),
+    data: &str,
+) {
+    hub.publish("t", sse_axum::Event::new().data(data))
+        .await
+        .expect("publish");
+    let event = tokio::time::timeout(WAIT, events.next())
+        .await
+        .expect("in time")
+        .expect("an item")
+        .expect("an event");
+    assert_eq!(event.data(), data);
+}
+
 #[tokio::test]
 async fn streams_events_and_gives_connect_info() {
     let server = start(Duration::from_secs(30)).await;
@@ -126,17 +145,7 @@ async fn streams_events_and_gives_connect_info() {
     let client = sse_client::Client::builder().build().expect("client");
     let mut events = Box::pin(client.subscribe(format!("{base}/events")));
     publish_until_received(&server.hub, &mut events, "one").await;
-    server
-        .hub
-        .publish("t", sse_axum::Event::new().data("two"))
-        .await
-        .expect("publish");
-    let two = tokio::time::timeout(WAIT, events.next())
-        .await
-        .expect("in time")
-        .expect("an item")
-        .expect("an event");
-    assert_eq!(two.data(), "two");
+    publish_and_receive(&server.hub, &mut events, "two").await;
 
     server.shutdown.cancel();
     tokio::time::timeout(WAIT, server.task)
@@ -220,17 +229,7 @@ async fn a_slow_request_head_is_cut_off_but_an_open_stream_is_not() {
     assert!(started.elapsed() >= timeout - Duration::from_millis(50));
 
     tokio::time::sleep(timeout).await;
-    server
-        .hub
-        .publish("t", sse_axum::Event::new().data("late"))
-        .await
-        .expect("publish");
-    let late = tokio::time::timeout(WAIT, events.next())
-        .await
-        .expect("in time")
-        .expect("an item")
-        .expect("an event");
-    assert_eq!(late.data(), "late");
+    publish_and_receive(&server.hub, &mut events, "late").await;
     server.shutdown.cancel();
 }
 
