@@ -54,10 +54,10 @@
 //!
 //! # Features
 //!
-//! - `json`: [`Event::json_data`], via `serde_json`.
+//! - `json`: `Event::json_data`, via `serde_json`.
 //! - `redis`: [`HubBuilder::build_redis`](hub::HubBuilder) and `hub::RedisBackend`: a hub shared
 //!   by several processes through a Redis Stream (the `redis` crate, on Tokio).
-//! - `serve`: [`serve_http1`], `axum::serve` over HTTP/1.1 only, with less memory per open
+//! - `serve`: `serve_http1`, `axum::serve` over HTTP/1.1 only, with less memory per open
 //!   stream (11 KiB instead of 19.5 per idle hub subscriber).
 #![deny(missing_docs)]
 // Library code must not panic on anything input can reach; tests may unwrap.

@@ -43,7 +43,7 @@
 //!
 //! # Cargo features
 //!
-//! - `json`: [`Event::json`] with serde.
+//! - `json`: `Event::json` with serde.
 //! - `rustls`, `native-tls`: enable the matching TLS backend of reqwest (by default reqwest is
 //!   used without TLS: `http://` only, unless your own `reqwest::Client` is given with
 //!   [`ClientBuilder::http_client`]).
