@@ -151,11 +151,11 @@ cache-control: no-cache\r\ntransfer-encoding: chunked\r\n\r\n";
 
 /// Accepts subscribers for [`ServerKind::RawWrites`]: reads the request head, answers with
 /// [`RAW_HEAD`] and hands the socket to the publisher.
-async fn accept_raw(listener: TcpListener, sockets: RawSockets) {
+async fn accept_raw(mut listener: TcpListener, sockets: RawSockets) {
     loop {
-        let Ok((mut tcp, _)) = listener.accept().await else {
-            continue;
-        };
+        // axum's accept: it retries after an error (and waits a second when out of files, as
+        // `axum::serve` and `serve_http1` do) instead of spinning on it.
+        let (mut tcp, _) = axum::serve::Listener::accept(&mut listener).await;
         let sockets = Arc::clone(&sockets);
         tokio::spawn(async move {
             let mut head = Vec::new();
