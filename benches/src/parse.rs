@@ -3,6 +3,7 @@
 
 use std::convert::Infallible;
 use std::num::NonZeroUsize;
+use std::ops::Range;
 use std::pin::pin;
 use std::task::{Context, Poll, Waker};
 
@@ -149,5 +150,130 @@ pub fn copy_floor(input: &[u8], chunk: usize) -> Summary {
             }
         }
     }
+    summary
+}
+
+/// The parts of one event as ranges of the input: its data lines' values, its ID, its type.
+type EventParts = (Vec<Range<usize>>, Range<usize>, Range<usize>);
+
+/// Splits `input` at LF with `memchr` as if it came in one chunk and calls `event` at each
+/// blank line with the parts of the event it ends, and `retry` at each `retry: ` line. The
+/// fields are told apart by their exact prefix (`data: `, `id: `, `event: `, `retry: `), with
+/// no other rule of the format: enough for the corpora, and the least a parser does.
+fn split_events(
+    input: &[u8],
+    mut event: impl FnMut(&[Range<usize>], Range<usize>, Range<usize>),
+    mut retry: impl FnMut(),
+) {
+    let mut data = Vec::new();
+    let mut id = 0..0;
+    let mut event_type = 0..0;
+    let mut start = 0;
+    for end in memchr::memchr_iter(b'\n', input) {
+        let line = &input[start..end];
+        if line.is_empty() {
+            event(&data, id.clone(), std::mem::take(&mut event_type));
+            data.clear();
+        } else if line.starts_with(b"data: ") {
+            data.push(start + 6..end);
+        } else if line.starts_with(b"id: ") {
+            id = start + 4..end;
+        } else if line.starts_with(b"event: ") {
+            event_type = start + 7..end;
+        } else if line.starts_with(b"retry: ") {
+            retry();
+        }
+        start = end + 1;
+    }
+}
+
+/// What every parser that hands out an event as one owned string does per event: one
+/// allocation, the data lines (joined with LF), the ID and the type copied in, one UTF-8
+/// check; the summary reads it and it is freed.
+#[inline]
+fn owned_event(
+    summary: &mut Summary,
+    input: &[u8],
+    data: &[Range<usize>],
+    id: Range<usize>,
+    event_type: Range<usize>,
+) {
+    let data_len: usize = data.iter().map(|line| line.len() + 1).sum();
+    let mut text = Vec::with_capacity(data_len + id.len() + event_type.len());
+    for (i, line) in data.iter().enumerate() {
+        if i > 0 {
+            text.push(b'\n');
+        }
+        text.extend_from_slice(&input[line.clone()]);
+    }
+    let data_end = text.len();
+    text.extend_from_slice(&input[id]);
+    let id_end = text.len();
+    text.extend_from_slice(&input[event_type]);
+    if let Ok(text) = String::from_utf8(text) {
+        summary.event(
+            text.get(..data_end).unwrap_or_default(),
+            text.get(data_end..id_end).unwrap_or_default(),
+        );
+    }
+}
+
+/// A parser with none of the format's rules, on the event corpora: [`split_events`] over the
+/// whole input (no chunk boundaries), then [`owned_event`] for each event. Not a lower bound
+/// (a cleverer split is faster); it shows what the rules and the chunking cost a real parser.
+#[must_use]
+pub fn minimal_parser(input: &[u8], _chunk: usize) -> Summary {
+    let mut summary = Summary::default();
+    let mut retries = 0;
+    split_events(
+        input,
+        |data, id, event_type| owned_event(&mut summary, input, data, id, event_type),
+        || retries += 1,
+    );
+    summary.retries = retries;
+    summary
+}
+
+/// The events of a corpus found beforehand, for [`owned_output`].
+///
+/// ```
+/// use sse_benches::{corpus, parse};
+///
+/// for corpus in [corpus::token_events(20_000), corpus::large_events(20_000)] {
+///     let events = parse::EventRanges::of(&corpus.bytes);
+///     assert_eq!(parse::owned_output(&events, &corpus.bytes), corpus.expected);
+///     assert_eq!(parse::minimal_parser(&corpus.bytes, 1500), corpus.expected);
+/// }
+/// ```
+#[derive(Debug, Clone, Default)]
+pub struct EventRanges {
+    events: Vec<EventParts>,
+    retries: u64,
+}
+
+impl EventRanges {
+    /// The events of `input` (see [`split_events`]).
+    #[must_use]
+    pub fn of(input: &[u8]) -> Self {
+        let mut events = Vec::new();
+        let mut retries = 0;
+        split_events(
+            input,
+            |data, id, event_type| events.push((data.to_vec(), id, event_type)),
+            || retries += 1,
+        );
+        Self { events, retries }
+    }
+}
+
+/// The lower bound on output for a parser that hands out each event as one owned string:
+/// with the events found beforehand (no scanning at all), [`owned_event`] for each.
+#[must_use]
+pub fn owned_output(events: &EventRanges, input: &[u8]) -> Summary {
+    let mut summary = Summary::default();
+    for (data, id, event_type) in &events.events {
+        owned_event(&mut summary, input, data, id.clone(), event_type.clone());
+    }
+    summary.retries = events.retries;
     summary
 }

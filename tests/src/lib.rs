@@ -185,15 +185,16 @@ impl TestServer {
         }
     }
 
-    fn serve(listener: TcpListener, router: Router) -> TestServer {
+    fn serve(mut listener: TcpListener, router: Router) -> TestServer {
         let addr = listener.local_addr().expect("local addr");
         let task = tokio::spawn(async move {
             // Dropping this set (when the task is aborted) aborts every connection task.
             let mut connections = JoinSet::new();
             loop {
                 tokio::select! {
-                    accepted = listener.accept() => {
-                        let Ok((stream, _peer)) = accepted else { continue };
+                    // axum's accept retries after an error (waiting when out of files)
+                    // instead of spinning on it.
+                    (stream, _peer) = axum::serve::Listener::accept(&mut listener) => {
                         let _ = stream.set_nodelay(true);
                         let service = hyper_util::service::TowerToHyperService::new(router.clone());
                         let connection = hyper::server::conn::http1::Builder::new()

@@ -208,7 +208,7 @@ impl Drop for FaultProxy {
 }
 
 async fn accept_loop(
-    listener: TcpListener,
+    mut listener: TcpListener,
     upstream: SocketAddr,
     plan: FaultPlan,
     counters: Arc<Counters>,
@@ -219,8 +219,9 @@ async fn accept_loop(
     let mut number = 0_u64;
     loop {
         tokio::select! {
-            accepted = listener.accept() => {
-                let Ok((client, _)) = accepted else { continue };
+            // axum's accept retries after an error (waiting when out of files) instead of
+            // spinning on it.
+            (client, _) = axum::serve::Listener::accept(&mut listener) => {
                 number += 1;
                 add(&counters.connections, 1);
                 let rng = Rng::new(plan.seed ^ number.wrapping_mul(0x9E37_79B9_7F4A_7C15));
