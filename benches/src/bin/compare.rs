@@ -663,7 +663,7 @@ async fn fanout_section(options: &Options, records: &mut Vec<Record>) {
             subscribers,
             // 100: one publish slowed by something else on the machine holds 1% of the
             // deliveries, not enough to be the p99 on its own (with 30 it was: a stalled
-            // p99 of 163 ms against 90-100 ms in three reruns of the same row).
+            // p99 of 163 ms against 91 and 100 ms in two reruns of the same row).
             latency_events: if options.quick { 10 } else { 100 },
             rate: 10,
             burst_events: 100,
