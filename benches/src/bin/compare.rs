@@ -309,9 +309,9 @@ type ParseFn = Box<dyn Fn(&[u8], usize) -> Summary>;
 
 struct ParseContender {
     name: &'static str,
-    /// Its name for `--parse-time` (and `"memchr"` for the row that only counts events).
+    /// Its name for [`parse_fn`] and `--parse-time` (and `"memchr"` for the row that only
+    /// counts events).
     key: &'static str,
-    run: ParseFn,
     /// The corpus it runs on, when not the case's corpus (eventsource-stream on long lines).
     corpus: Option<Corpus>,
     note: String,
@@ -363,28 +363,24 @@ fn parse_section(options: &Options, records: &mut Vec<Record>) {
                 ParseContender {
                     name: "sse-client EventParser",
                     key: "ours",
-                    run: Box::new(parse::ours),
                     corpus: None,
                     note: String::new(),
                 },
                 ParseContender {
                     name: "sse-core 0.2",
                     key: "sse-core",
-                    run: Box::new(parse::sse_core),
                     corpus: None,
                     note: String::new(),
                 },
                 ParseContender {
                     name: "eventsource-stream 0.2",
                     key: "eventsource-stream",
-                    run: Box::new(parse::eventsource_stream),
                     corpus: None,
                     note: String::new(),
                 },
                 ParseContender {
                     name: "memchr line split (lower bound)",
                     key: "memchr",
-                    run: Box::new(memchr_summary),
                     corpus: None,
                     note: "counts events only".to_owned(),
                 },
@@ -393,19 +389,16 @@ fn parse_section(options: &Options, records: &mut Vec<Record>) {
                 contenders.push(ParseContender {
                     name: "owned strings only, events found beforehand (lower bound)",
                     key: "owned-output",
-                    run: parse_fn("owned-output", &corpus.bytes),
                     corpus: None,
                     note: "no scanning: allocate, copy, check UTF-8, free, per event".to_owned(),
                 });
                 contenders.push(ParseContender {
                     name: "minimal parser: memchr split + owned strings",
                     key: "minimal",
-                    run: Box::new(parse::minimal_parser),
                     corpus: None,
                     note: "whole input as one chunk, no format rules".to_owned(),
                 });
-            }
-            if long {
+            } else {
                 // Quadratic: run it on a line it finishes in well under a second.
                 let size = match chunk {
                     16384 => mib,
@@ -421,7 +414,6 @@ fn parse_section(options: &Options, records: &mut Vec<Record>) {
                     contenders.push(ParseContender {
                         name: "memchr2 + copy + UTF-8 check (floor)",
                         key: "copy-floor",
-                        run: Box::new(parse::copy_floor),
                         corpus: None,
                         note: "the least a parser returning one string does".to_owned(),
                     });
@@ -429,11 +421,19 @@ fn parse_section(options: &Options, records: &mut Vec<Record>) {
                 contenders.push(ParseContender {
                     name: "sse-client EventParser (1 MiB line)",
                     key: "ours",
-                    run: Box::new(parse::ours),
                     corpus: Some(small_long.clone()),
                     note: "per byte at least as fast as on 8 MiB: not quadratic".to_owned(),
                 });
             }
+            // On the long line each run is a child process that finds its contender by key.
+            let runs: Vec<ParseFn> = if long {
+                Vec::new()
+            } else {
+                contenders
+                    .iter()
+                    .map(|c| parse_fn(c.key, &c.corpus.as_ref().unwrap_or(corpus).bytes))
+                    .collect()
+            };
             let mut times = vec![Vec::with_capacity(repeats); contenders.len()];
             let mut checks = vec![String::new(); contenders.len()];
             for round in 0..repeats {
@@ -452,8 +452,9 @@ fn parse_section(options: &Options, records: &mut Vec<Record>) {
                         parse_time_in_child(contender.key, line, chunk)
                             .unwrap_or((f64::NAN, Summary::default()))
                     } else {
-                        std::hint::black_box((contender.run)(&input.bytes, chunk));
-                        time(|| (contender.run)(&input.bytes, chunk))
+                        let run = &runs[i];
+                        std::hint::black_box(run(&input.bytes, chunk));
+                        time(|| run(&input.bytes, chunk))
                     };
                     times[i].push(secs);
                     if round == 0 {
