@@ -47,7 +47,7 @@ pub fn expected_body_len(n: u64) -> u64 {
 }
 
 fn ours_event(i: u64) -> Result<sse_axum::Event, sse_axum::EventError> {
-    let event = sse_axum::Event::new().id(i.to_string())?.data(data(i));
+    let event = sse_axum::Event::new().try_id(i.to_string())?.data(data(i));
     Ok(if i == 0 { event.retry(RETRY) } else { event })
 }
 

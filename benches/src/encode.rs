@@ -77,7 +77,7 @@ pub fn ours_body(inputs: &Arc<[Input]>, mut sink: impl FnMut(&[u8])) -> usize {
     let stream = futures_util::stream::iter(0..events.len()).map(move |i| {
         let input = &events[i];
         sse_axum::Event::new()
-            .id(&input.id)
+            .try_id(&input.id)
             .map(|event| event.data(&input.data))
     });
     let body = sse_axum::SseStream::new(stream)
@@ -105,7 +105,7 @@ pub fn axum_body(inputs: &Arc<[Input]>, mut sink: impl FnMut(&[u8])) -> usize {
 /// Our `Event` built and encoded with `to_bytes`, no body.
 pub fn ours_direct(inputs: &[Input], mut sink: impl FnMut(&[u8])) -> usize {
     for input in inputs {
-        match sse_axum::Event::new().id(&input.id) {
+        match sse_axum::Event::new().try_id(&input.id) {
             Ok(event) => sink(&event.data(&input.data).to_bytes()),
             Err(_) => return 0,
         }
@@ -128,7 +128,7 @@ pub fn build_ours(inputs: &[Input]) -> Vec<sse_axum::Event> {
         .iter()
         .filter_map(|input| {
             sse_axum::Event::new()
-                .id(&input.id)
+                .try_id(&input.id)
                 .ok()
                 .map(|event| event.data(&input.data))
         })

@@ -68,7 +68,7 @@ const TOO_MANY_STREAMS: &str = "too many open event streams, retry later";
 /// let shutdown = CancellationToken::new();
 /// let layer = SseLayer::new()
 ///     .graceful_shutdown(shutdown.clone())
-///     .final_event(Event::new().event("shutdown")?.data("server restarting"))
+///     .final_event(Event::new().try_event("shutdown")?.data("server restarting"))
 ///     .max_streams(10_000)
 ///     .retry_after(Duration::from_secs(10));
 ///

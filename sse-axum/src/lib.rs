@@ -13,7 +13,7 @@
 //!         .map_or(1, |n| n + 1);
 //!     // `Event::id` refuses ids with line breaks: a stream of `Result<Event, EventError>`.
 //!     SseStream::new(stream::iter(start..start + 3).map(|n| {
-//!         Event::new().id(n.to_string()).map(|event| event.data(format!("tick {n}")))
+//!         Event::new().try_id(n.to_string()).map(|event| event.data(format!("tick {n}")))
 //!     }))
 //! }
 //!
@@ -40,10 +40,13 @@
 //!
 //! # What is here
 //!
-//! - [`Event`]: one event, built field by field. It is the one place that writes the wire
-//!   format, and it cannot break a stream: multi-line data and comments are split the way
-//!   clients split them (`\r\n`, `\r`, `\n` each end one line), and an `event` type or `id` that
-//!   would break its line is refused with an [`EventError`] instead of a panic.
+//! - [`Event`]: one event, built field by field, and the one owner of the wire format (the
+//!   hub's frames are written by the same code). It cannot break a stream: multi-line data and
+//!   comments are split the way clients split them (`\r\n`, `\r`, `\n` each end one line), and
+//!   the event type and id are [`EventType`] and [`Id`], values checked once when they are made
+//!   (`from_static` for literals, `From<u64>` and from the hub's [`EventId`], a fallible `new`
+//!   for text), so setting them cannot fail; `try_event`/`try_id` take text and refuse a line
+//!   break with an [`EventError`] instead of a panic.
 //! - [`SseStream`]: the responder, from any stream of events ([`SseStream::new`]) or fed by an
 //!   [`EventSender`] ([`SseStream::channel`]), with [`KeepAlive`] comments during silence.
 //!   Each event is encoded once; the body only passes bytes on, each as soon as it exists.
@@ -74,7 +77,7 @@ pub mod layer;
 pub mod serve;
 mod stream;
 
-pub use event::{Event, EventError};
+pub use event::{Event, EventError, EventType, Id};
 pub use hub::{
     EventId, Hub, HubBuilder, HubError, HubStats, SlowConsumerPolicy, Subscribe, Subscription,
 };

@@ -15,8 +15,8 @@ fn every_combination_of_fields_has_exact_bytes() {
     type Setter = fn(Event) -> Event;
     let fields: [(Setter, &str); 5] = [
         (|e| e.comment("note"), ": note\n"),
-        (|e| e.event("kind").unwrap(), "event: kind\n"),
-        (|e| e.id("17").unwrap(), "id: 17\n"),
+        (|e| e.try_event("kind").unwrap(), "event: kind\n"),
+        (|e| e.try_id("17").unwrap(), "id: 17\n"),
         (|e| e.retry(Duration::from_millis(1500)), "retry: 1500\n"),
         (|e| e.data("payload"), "data: payload\n"),
     ];
@@ -68,24 +68,27 @@ fn data_line_endings_each_count_once() {
 fn values_keep_leading_spaces_and_colons() {
     assert_eq!(text(&Event::new().data(" a")), "data:  a\n\n");
     assert_eq!(text(&Event::new().data("a: b")), "data: a: b\n\n");
-    assert_eq!(text(&Event::new().event(" x").unwrap()), "event:  x\n\n");
-    assert_eq!(text(&Event::new().id(" 1").unwrap()), "id:  1\n\n");
+    assert_eq!(
+        text(&Event::new().try_event(" x").unwrap()),
+        "event:  x\n\n"
+    );
+    assert_eq!(text(&Event::new().try_id(" 1").unwrap()), "id:  1\n\n");
     assert_eq!(text(&Event::new().comment(" c")), ":  c\n\n");
 }
 
 #[test]
 fn empty_values_are_written_without_a_space() {
-    assert_eq!(text(&Event::new().event("").unwrap()), "event:\n\n");
-    assert_eq!(text(&Event::new().id("").unwrap()), "id:\n\n");
+    assert_eq!(text(&Event::new().try_event("").unwrap()), "event:\n\n");
+    assert_eq!(text(&Event::new().try_id("").unwrap()), "id:\n\n");
     assert_eq!(text(&Event::new().comment("")), ":\n\n");
 }
 
 #[test]
 fn unicode_is_written_as_utf8() {
     let event = Event::new()
-        .event("\u{e9}v\u{e9}nement")
+        .try_event("\u{e9}v\u{e9}nement")
         .unwrap()
-        .id("\u{2603}")
+        .try_id("\u{2603}")
         .unwrap()
         .data("h\u{e9}llo \u{1f30d}\n\u{4e16}\u{754c}\u{2028}same line");
     assert_eq!(
@@ -148,13 +151,13 @@ fn setters_replace_except_comment_which_appends() {
     let event = Event::new()
         .data("old")
         .data("new")
-        .event("a")
+        .try_event("a")
         .unwrap()
-        .event("b")
+        .try_event("b")
         .unwrap()
-        .id("1")
+        .try_id("1")
         .unwrap()
-        .id("2")
+        .try_id("2")
         .unwrap()
         .retry(Duration::from_secs(1))
         .retry(Duration::from_secs(2))
@@ -174,14 +177,14 @@ fn setters_replace_except_comment_which_appends() {
 #[test]
 fn event_types_with_line_breaks_are_refused() {
     for bad in ["a\nb", "a\rb", "a\r\nb", "\n", "trailing\r"] {
-        let error = Event::new().event(bad).unwrap_err();
+        let error = Event::new().try_event(bad).unwrap_err();
         assert!(matches!(error, EventError::LineBreakInEventType), "{bad:?}");
         assert_eq!(error.to_string(), "event type contains a line break");
         assert!(error.source().is_none());
     }
     // NUL is harmless in an event type.
     assert_eq!(
-        text(&Event::new().event("a\0b").unwrap()),
+        text(&Event::new().try_event("a\0b").unwrap()),
         "event: a\0b\n\n"
     );
 }
@@ -189,12 +192,12 @@ fn event_types_with_line_breaks_are_refused() {
 #[test]
 fn ids_with_line_breaks_or_nul_are_refused() {
     for bad in ["a\nb", "a\rb", "a\r\nb", "\r", "1\n"] {
-        let error = Event::new().id(bad).unwrap_err();
+        let error = Event::new().try_id(bad).unwrap_err();
         assert!(matches!(error, EventError::LineBreakInId), "{bad:?}");
         assert_eq!(error.to_string(), "event id contains a line break");
     }
     for bad in ["\0", "a\0b", "1\0"] {
-        let error = Event::new().id(bad).unwrap_err();
+        let error = Event::new().try_id(bad).unwrap_err();
         assert!(matches!(error, EventError::NulInId), "{bad:?}");
         assert_eq!(error.to_string(), "event id contains a nul character");
     }
@@ -243,7 +246,7 @@ fn json_data_is_compact_and_single_line() {
         text: &'a str,
     }
     let event = Event::new()
-        .event("message")
+        .try_event("message")
         .unwrap()
         .json_data(&Message {
             user: "ada",

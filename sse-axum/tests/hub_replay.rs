@@ -410,9 +410,9 @@ async fn invalid_last_event_id_is_an_error() {
 #[tokio::test]
 async fn custom_reset_event_is_sent_without_its_id() {
     let reset = Event::new()
-        .event("gap")
+        .try_event("gap")
         .unwrap()
-        .id("123")
+        .try_id("123")
         .unwrap()
         .data("reload");
     let hub = Hub::builder().reset_event(reset).build();
@@ -448,16 +448,16 @@ async fn publish_all_sends_one_frame_under_one_id() {
     let mut s = hub.subscribe(Subscribe::new(["ticker"])).await.unwrap();
     let events = [
         Event::new()
-            .event("AAPL")
+            .try_event("AAPL")
             .unwrap()
-            .id("user-id")
+            .try_id("user-id")
             .unwrap()
             .data("1"),
-        Event::new().event("MSFT").unwrap().data("2"),
+        Event::new().try_event("MSFT").unwrap().data("2"),
         Event::new()
-            .event("GOOG")
+            .try_event("GOOG")
             .unwrap()
-            .id("user-id")
+            .try_id("user-id")
             .unwrap()
             .data("3"),
     ];

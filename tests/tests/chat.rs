@@ -425,7 +425,7 @@ async fn the_reconnecting_client_resumes_after_a_server_restart() {
         timestamp: chat_example::rfc3339_now(),
     };
     let event = Event::new()
-        .event("broadcast")
+        .try_event("broadcast")
         .unwrap()
         .json_data(&while_down)
         .unwrap();

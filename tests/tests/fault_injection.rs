@@ -71,7 +71,7 @@ fn router(hub: Hub) -> Router {
 
 fn event(n: u64) -> Event {
     Event::new()
-        .event("number")
+        .try_event("number")
         .unwrap()
         .data(format!("{n} {PAYLOAD}\nline two of {n}"))
 }

@@ -62,10 +62,10 @@ fn encode(spec: &Spec) -> sse_axum::Event {
         event = event.comment(comment);
     }
     if let Some(event_type) = &spec.event_type {
-        event = event.event(event_type).unwrap();
+        event = event.try_event(event_type).unwrap();
     }
     if let Some(id) = &spec.id {
-        event = event.id(id).unwrap();
+        event = event.try_id(id).unwrap();
     }
     if let Some(retry) = spec.retry {
         event = event.retry(Duration::from_millis(retry));

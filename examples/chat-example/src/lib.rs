@@ -335,8 +335,8 @@ async fn publish(
         )
     };
     let event = Event::new()
-        .event(kind.as_str())
-        .and_then(|e| e.json_data(&data))
+        .event(kind.event_type())
+        .json_data(&data)
         .map_err(|e| internal(&format!("cannot build event: {e}")))?;
     let topic = match kind {
         MessageKind::Broadcast => BROADCAST_TOPIC.to_owned(),

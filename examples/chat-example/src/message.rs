@@ -15,6 +15,16 @@ pub enum MessageKind {
 }
 
 impl MessageKind {
+    /// The SSE event type of the message.
+    pub fn event_type(self) -> sse_axum::EventType {
+        const BROADCAST: sse_axum::EventType = sse_axum::EventType::from_static("broadcast");
+        const DIRECT: sse_axum::EventType = sse_axum::EventType::from_static("direct");
+        match self {
+            Self::Broadcast => BROADCAST,
+            Self::Direct => DIRECT,
+        }
+    }
+
     /// The SSE event name and the JSON `Type`: `broadcast` or `direct`.
     pub fn as_str(self) -> &'static str {
         match self {

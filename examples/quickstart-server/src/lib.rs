@@ -10,7 +10,7 @@
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use axum::{Router, extract::State, routing::get};
-use sse_axum::{Event, LastEventId, SseLayer, SseStream};
+use sse_axum::{Event, EventType, LastEventId, SseLayer, SseStream};
 use tokio::time::MissedTickBehavior;
 use tokio_util::sync::CancellationToken;
 
@@ -50,20 +50,20 @@ async fn sse(State(period): State<Duration>, last_event_id: Option<LastEventId>)
         for n in first..=TIMESTAMPS {
             ticks.tick().await;
             let event = Event::new()
-                .event("timestamp")
-                .and_then(|event| event.id(n.to_string()))
-                .map(|event| event.data(rfc3339(SystemTime::now())));
-            let Ok(event) = event else { return };
+                .event(EventType::from_static("timestamp"))
+                .id(n)
+                .data(rfc3339(SystemTime::now()));
             if sender.send(event).await.is_err() {
                 tracing::info!(sent = n - first, "client disconnected");
                 return;
             }
         }
         ticks.tick().await;
-        if let Ok(end) = Event::new().event("end") {
-            // Dropping the sender afterwards ends the response.
-            let _ = sender.send(end.data("end flag")).await;
-        }
+        let end = Event::new()
+            .event(EventType::from_static("end"))
+            .data("end flag");
+        // Dropping the sender afterwards ends the response.
+        let _ = sender.send(end).await;
         tracing::info!("stream finished");
     });
     stream

@@ -31,14 +31,14 @@ pub(crate) struct Config {
 /// ```
 /// use std::time::Duration;
 /// use sse_axum::hub::{Hub, SlowConsumerPolicy};
-/// use sse_axum::{Event, KeepAlive};
+/// use sse_axum::{Event, EventType, KeepAlive};
 ///
 /// let hub = Hub::builder()
 ///     .history_len(500)
 ///     .history_age(Duration::from_secs(60))
 ///     .subscriber_queue(32)
 ///     .slow_consumer(SlowConsumerPolicy::Disconnect)
-///     .reset_event(Event::new().event("resync")?.data("reload"))
+///     .reset_event(Event::new().event(EventType::from_static("resync")).data("reload"))
 ///     .keep_alive(KeepAlive::new().interval(Duration::from_secs(10)))
 ///     .build();
 /// # drop(hub);
@@ -179,7 +179,7 @@ impl HubBuilder {
 
     fn into_config(self) -> Arc<Config> {
         let reset_event = match self.reset_event {
-            Some(event) => without_id(event),
+            Some(event) => event.without_id(),
             None => default_reset_event(),
         };
         Arc::new(Config {
@@ -194,32 +194,10 @@ impl HubBuilder {
     }
 }
 
-/// The event without its `id` field (rebuilt field by field; only when it has one).
-fn without_id(event: Event) -> Event {
-    if event.id_str().is_none() {
-        return event;
-    }
-    let mut out = match event.event_type() {
-        // The type was checked when it was set; it cannot fail now.
-        Some(event_type) => Event::new().event(event_type).unwrap_or_default(),
-        None => Event::new(),
-    };
-    for comment in event.comments() {
-        out = out.comment(comment);
-    }
-    if let Some(retry) = event.retry_duration() {
-        out = out.retry(retry);
-    }
-    if let Some(data) = event.data_str() {
-        out = out.data(data);
-    }
-    out
-}
-
 fn default_reset_event() -> Event {
-    let event = Event::new().data("");
-    // "reset" has no line break, so this cannot fail; keep a data-only event if it ever did.
-    event.clone().event("reset").unwrap_or(event)
+    Event::new()
+        .event(crate::EventType::from_static("reset"))
+        .data("")
 }
 
 impl Default for HubBuilder {

@@ -3,7 +3,6 @@
 use std::fmt;
 
 use super::ParseEventIdError;
-use crate::EventError;
 
 /// Why [`Hub::publish`](super::Hub::publish) or [`Hub::subscribe`](super::Hub::subscribe)
 /// failed.
@@ -32,8 +31,6 @@ pub enum HubError {
     NoEvents,
     /// Every event id has been used (a counter of milliseconds reached `u64::MAX`).
     IdsExhausted,
-    /// An event could not be given the hub's id.
-    Event(EventError),
     /// The shared backend (Redis) failed: it is unreachable, timed out or answered something
     /// unexpected. Nothing was published; retrying later may succeed (an HTTP handler
     /// answers 503).
@@ -48,7 +45,6 @@ impl fmt::Display for HubError {
             Self::NoTopics => "subscription names no topic",
             Self::NoEvents => "nothing to publish",
             Self::IdsExhausted => "event ids are exhausted",
-            Self::Event(_) => "event could not be prepared for publishing",
             Self::Backend(_) => "hub backend failed",
         })
     }
@@ -58,7 +54,6 @@ impl std::error::Error for HubError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
             Self::InvalidLastEventId(error) => Some(error),
-            Self::Event(error) => Some(error),
             Self::Backend(error) => Some(error),
             _ => None,
         }

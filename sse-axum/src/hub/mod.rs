@@ -82,7 +82,7 @@ use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 use tokio::time::Instant;
 
 pub use builder::HubBuilder;
@@ -239,7 +239,7 @@ impl Hub {
     ///
     /// ```
     /// use futures_util::StreamExt as _;
-    /// use sse_axum::Event;
+    /// use sse_axum::{Event, EventType};
     /// use sse_axum::hub::{Hub, Subscribe};
     ///
     /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -247,8 +247,8 @@ impl Hub {
     /// let mut subscription = hub.subscribe(Subscribe::new(["ticker"])).await?;
     /// let tick = hub
     ///     .publish_all("ticker", [
-    ///         Event::new().event("AAPL")?.data("189.5"),
-    ///         Event::new().event("MSFT")?.data("411.2"),
+    ///         Event::new().event(EventType::from_static("AAPL")).data("189.5"),
+    ///         Event::new().event(EventType::from_static("MSFT")).data("411.2"),
     ///     ])
     ///     .await?;
     /// let frame = subscription.next().await.unwrap();
@@ -290,7 +290,7 @@ impl Hub {
             return Err(HubError::Closed);
         }
         let id = state.backend.next_id().ok_or(HubError::IdsExhausted)?;
-        let frame = encode(events, &id.to_string())?;
+        let frame = crate::event::frame::encode(events, &id.into()).ok_or(HubError::NoEvents)?;
         state.backend.record(&topic, id, &frame, now);
         self.shared.deliver(state, &topic, id, &frame);
         self.shared
@@ -560,26 +560,6 @@ impl Drop for Shared {
         // The last handle is gone: stop the backend's tasks (they hold only a weak reference).
         if let Some(remote) = &self.remote {
             remote.stop();
-        }
-    }
-}
-
-/// Encodes the events of one publish into one frame, each event with the hub's id (or with an
-/// empty `id:` line, a placeholder a shared backend fills in once the id is known).
-fn encode(events: Vec<Event>, id: &str) -> Result<Bytes, HubError> {
-    let mut encoded = Vec::with_capacity(events.len());
-    for event in events {
-        encoded.push(event.id(id).map_err(HubError::Event)?.to_bytes());
-    }
-    match <[Bytes; 1]>::try_from(encoded) {
-        Ok([one]) => Ok(one),
-        Err(encoded) if encoded.is_empty() => Err(HubError::NoEvents),
-        Err(encoded) => {
-            let mut frame = BytesMut::with_capacity(encoded.iter().map(Bytes::len).sum());
-            for event in &encoded {
-                frame.extend_from_slice(event);
-            }
-            Ok(frame.freeze())
         }
     }
 }

@@ -76,7 +76,7 @@ async fn graceful_shutdown_ends_100_open_streams_in_under_a_second() {
         .graceful_shutdown(token.clone())
         .final_event(
             Event::new()
-                .event("shutdown")
+                .try_event("shutdown")
                 .unwrap()
                 .retry(Duration::from_secs(5)),
         );

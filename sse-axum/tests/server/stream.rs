@@ -70,7 +70,7 @@ async fn events_arrive_one_by_one_while_the_stream_stays_open() {
 
     // The second event is only produced after the first one was read by the client.
     sender
-        .send(Event::new().id("1").unwrap().data("first"))
+        .send(Event::new().try_id("1").unwrap().data("first"))
         .await
         .unwrap();
     assert_eq!(
@@ -78,7 +78,7 @@ async fn events_arrive_one_by_one_while_the_stream_stays_open() {
         "id: 1\ndata: first\n\n"
     );
     sender
-        .send(Event::new().event("second").unwrap().data("two\nlines"))
+        .send(Event::new().try_event("second").unwrap().data("two\nlines"))
         .await
         .unwrap();
     assert_eq!(

@@ -235,7 +235,7 @@ async fn serve_and_measure(options: Options) -> Result<(), String> {
     for n in 0..total {
         tick.tick().await;
         let event = Event::new()
-            .event("tick")
+            .try_event("tick")
             .map_err(|e| e.to_string())?
             .data(format!("{n} {}", "x".repeat(64)));
         hub.publish(TOPIC, event)
@@ -247,7 +247,7 @@ async fn serve_and_measure(options: Options) -> Result<(), String> {
         }
     }
     samples.push(rss_bytes());
-    let end = Event::new().event(END).map_err(|e| e.to_string())?.data("");
+    let end = Event::new().try_event(END).map_err(|e| e.to_string())?.data("");
     hub.publish(TOPIC, end)
         .await
         .map_err(|e| format!("publish: {e}"))?;

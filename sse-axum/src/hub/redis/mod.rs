@@ -399,7 +399,7 @@ impl Backplane {
         if shared.lock().closed {
             return Err(HubError::Closed);
         }
-        let template = super::encode(events, "")?;
+        let template = crate::event::frame::template(events).ok_or(HubError::NoEvents)?;
         let mut connection = self.command()?;
         let reply: Value = self
             .scripts
@@ -610,7 +610,7 @@ fn parse_snapshot(reply: &Value) -> Option<(StreamInfo, Vec<(EventId, Bytes)>)> 
     for pair in entries.chunks_exact(2).rev() {
         let id = wire::parse_id(&pair[0])?;
         let template = wire::bytes(&pair[1])?;
-        out.push((id, wire::fill(template, id)));
+        out.push((id, crate::event::frame::fill(template, &id.into())));
     }
     Some((info, out))
 }

@@ -89,7 +89,7 @@ pub(super) async fn read(
                 for entry in entries {
                     position.last = entry.id;
                     if let Some((topic, template)) = entry.content {
-                        let frame = wire::fill(&template, entry.id);
+                        let frame = crate::event::frame::fill(&template, &entry.id.into());
                         let state = shared.lock();
                         if state.closed {
                             return;

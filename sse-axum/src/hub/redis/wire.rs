@@ -3,10 +3,9 @@
 //!
 //! An entry is `t` (the topic) and `f` (the frame template): the published events encoded
 //! with an empty `id:` line each. Redis gives the entry its id only when it appends it, so
-//! every process that reads the entry fills that id in ([`fill`]); the result is byte for byte
-//! what the in-memory hub writes for the same events and id.
+//! every process that reads the entry fills that id in (`event::frame::fill`).
 
-use bytes::{BufMut as _, Bytes, BytesMut};
+use bytes::Bytes;
 use redis::Value;
 
 use super::super::EventId;
@@ -16,30 +15,6 @@ use super::super::backend::ResumeFrom;
 pub(super) const TOPIC_FIELD: &str = "t";
 /// The entry field holding the frame template.
 pub(super) const FRAME_FIELD: &str = "f";
-
-/// The line a template holds where the id goes.
-const PLACEHOLDER: &[u8] = b"id:\n";
-
-/// The frame for `id`: every line of the template that is exactly `id:` becomes `id: <id>`.
-///
-/// Only an `id` field with an empty value encodes to that line (comments start with `:`, other
-/// fields have other names), so no event content can be mistaken for it.
-pub(super) fn fill(template: &[u8], id: EventId) -> Bytes {
-    let id = id.to_string();
-    let lines = template.split_inclusive(|&b| b == b'\n');
-    let placeholders = lines.clone().filter(|line| *line == PLACEHOLDER).count();
-    let mut frame = BytesMut::with_capacity(template.len() + placeholders * (id.len() + 1));
-    for line in lines {
-        if line == PLACEHOLDER {
-            frame.put_slice(b"id: ");
-            frame.put_slice(id.as_bytes());
-            frame.put_u8(b'\n');
-        } else {
-            frame.put_slice(line);
-        }
-    }
-    frame.freeze()
-}
 
 /// A stream entry id as Redis writes it: always `ms-seq`.
 pub(super) fn stream_id(id: EventId) -> String {
@@ -180,36 +155,9 @@ pub(super) fn decide(from: ResumeFrom, info: &StreamInfo) -> Decision {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::Event;
 
     fn id(major: u64, minor: u64) -> EventId {
         EventId::new(major, minor)
-    }
-
-    #[test]
-    fn filled_templates_match_what_the_memory_hub_writes() {
-        let events = [
-            Event::new().data("plain"),
-            Event::new().event("AAPL").unwrap().data("189.5\nid:\n"),
-            Event::new()
-                .comment("")
-                .comment("id:")
-                .retry(std::time::Duration::from_secs(1)),
-            Event::new().id("old").unwrap().data(""),
-        ];
-        for the_id in [id(1_700_000_000_000, 0), id(1_700_000_000_000, 7)] {
-            let mut template = Vec::new();
-            let mut expected = Vec::new();
-            for event in &events {
-                template.extend_from_slice(&event.clone().id("").unwrap().to_bytes());
-                expected
-                    .extend_from_slice(&event.clone().id(the_id.to_string()).unwrap().to_bytes());
-            }
-            assert_eq!(fill(&template, the_id), expected.as_slice());
-        }
-        // No placeholder, or a template without a final newline: copied as is.
-        assert_eq!(fill(b"data: x\n\n", id(5, 0)), "data: x\n\n");
-        assert_eq!(fill(b"id:", id(5, 0)), "id:");
     }
 
     #[test]

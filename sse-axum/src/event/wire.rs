@@ -1,0 +1,380 @@
+//! How an [`Event`](super::Event) holds its fields and writes them: the representation
+//! behind the builder, and the one encoder of the `text/event-stream` wire format.
+
+use std::ops::Range;
+use std::time::Duration;
+
+use bytes::BytesMut;
+
+/// The fields of a non-empty [`Event`](super::Event).
+#[derive(Clone, Default)]
+pub(super) struct Inner {
+    /// The `event:`, `id:` and `data:` lines, in this order and exactly as they are sent (each
+    /// one empty while its field is not set), so an event is written with one copy. Data with
+    /// line breaks is kept as given instead (`raw_data`) and split when it is written.
+    pub(super) text: Text,
+    /// Lengths of the `event:` and `id:` lines in `text`; the `data:` line(s) are the rest.
+    type_len: usize,
+    id_len: usize,
+    raw_data: bool,
+    pub(super) retry: Option<Duration>,
+    pub(super) comments: Vec<String>,
+}
+
+/// The id, event type or data in [`Inner::text`].
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(super) enum Field {
+    Type,
+    Id,
+    Data,
+}
+
+impl Field {
+    const fn name(self) -> &'static str {
+        match self {
+            Self::Type => "event",
+            Self::Id => "id",
+            Self::Data => "data",
+        }
+    }
+}
+
+impl Inner {
+    /// Where the field's line is in `text` (empty when it is not set).
+    #[inline]
+    pub(super) fn range(&self, field: Field) -> Range<usize> {
+        match field {
+            Field::Type => 0..self.type_len,
+            Field::Id => self.type_len..self.type_len + self.id_len,
+            Field::Data => self.type_len + self.id_len..self.text.len(),
+        }
+    }
+
+    /// The value of the field, as it was set.
+    pub(super) fn get(&self, field: Field) -> Option<&str> {
+        let range = self.range(field);
+        if range.is_empty() {
+            return None;
+        }
+        if field == Field::Data && self.raw_data {
+            return Some(self.text.get(range));
+        }
+        // `name: value\n`, or `name:\n` for an empty value.
+        let start = range.start + field.name().len() + 2;
+        Some(if start < range.end {
+            self.text.get(start..range.end - 1)
+        } else {
+            ""
+        })
+    }
+
+    /// Sets the field to `value`, written as its line (`raw`: as it is, for data with line
+    /// breaks).
+    #[inline(always)] // so that `field` is a constant in each setter
+    pub(super) fn set(&mut self, field: Field, value: &str, raw: bool) {
+        let name = field.name();
+        let range = self.range(field);
+        let line_len = if raw {
+            self.text.replace(range, &[value])
+        } else if value.is_empty() {
+            self.text.replace(range, &[name, ":\n"])
+        } else if let Some(len) = self.text.set_last_line(range.clone(), name, value) {
+            len
+        } else {
+            self.text.replace(range, &[name, ": ", value, "\n"])
+        };
+        match field {
+            Field::Type => self.type_len = line_len,
+            Field::Id => self.id_len = line_len,
+            Field::Data => self.raw_data = raw,
+        }
+    }
+
+    /// Removes the field's line.
+    pub(super) fn clear(&mut self, field: Field) {
+        let range = self.range(field);
+        self.text.replace(range, &[]);
+        match field {
+            Field::Type => self.type_len = 0,
+            Field::Id => self.id_len = 0,
+            Field::Data => self.raw_data = false,
+        }
+    }
+
+    pub(super) fn is_empty(&self) -> bool {
+        self.text.len() == 0 && self.retry.is_none() && self.comments.is_empty()
+    }
+
+    pub(super) fn encoded_len(&self) -> usize {
+        if self.is_empty() {
+            return 0;
+        }
+        let mut len = self.text.len() + 1; // the lines, and the blank line that ends the event
+        for comment in &self.comments {
+            len += lines(comment)
+                .map(|line| field_len("", line))
+                .sum::<usize>();
+        }
+        if let Some(retry) = self.retry {
+            let (digits, start) = decimal(retry.as_millis());
+            len += "retry: \n".len() + digits.len() - start;
+        }
+        if self.raw_data {
+            let data = self.range(Field::Data);
+            len -= data.len();
+            len += lines(self.text.get(data))
+                .map(|line| field_len("data", line))
+                .sum::<usize>();
+        }
+        len
+    }
+
+    /// Appends the wire bytes; false for an empty event.
+    #[inline]
+    pub(super) fn encode_into(&self, buf: &mut BytesMut) -> bool {
+        if self.retry.is_none() && self.comments.is_empty() && !self.raw_data {
+            // The usual event: its lines, then the blank line.
+            let text = self.text.as_bytes();
+            if text.is_empty() {
+                return false;
+            }
+            buf.reserve(text.len() + 1);
+            buf.extend_from_slice(text);
+            buf.extend_from_slice(b"\n");
+            return true;
+        }
+        if self.is_empty() {
+            return false;
+        }
+        buf.reserve(self.encoded_len());
+        for comment in &self.comments {
+            for line in lines(comment) {
+                put_field(buf, b"", line);
+            }
+        }
+        let data = self.range(Field::Data);
+        buf.extend_from_slice(self.text.as_bytes().get(..data.start).unwrap_or_default());
+        if let Some(retry) = self.retry {
+            let (digits, start) = decimal(retry.as_millis());
+            buf.extend_from_slice(b"retry: ");
+            buf.extend_from_slice(&digits[start..]);
+            buf.extend_from_slice(b"\n");
+        }
+        if self.raw_data {
+            for line in lines(self.text.get(data)) {
+                put_field(buf, b"data", line);
+            }
+        } else {
+            buf.extend_from_slice(self.text.as_bytes().get(data).unwrap_or_default());
+        }
+        buf.extend_from_slice(b"\n");
+        true
+    }
+}
+
+/// The lines of an event's id, type and data: in place while they are short, in a `String`
+/// once they outgrow it. Always valid UTF-8, split only where one value ends and the next
+/// begins.
+#[derive(Clone)]
+pub(super) enum Text {
+    Inline { len: u8, bytes: [u8; Text::INLINE] },
+    Heap(String),
+}
+
+impl Text {
+    /// How many bytes are kept in place (so that [`Inner`] is 184 bytes on 64-bit targets).
+    pub(super) const INLINE: usize = 118;
+
+    #[inline]
+    fn len(&self) -> usize {
+        match self {
+            Self::Inline { len, .. } => usize::from(*len),
+            Self::Heap(text) => text.len(),
+        }
+    }
+
+    #[inline]
+    fn as_bytes(&self) -> &[u8] {
+        match self {
+            Self::Inline { len, bytes } => &bytes[..usize::from(*len)],
+            Self::Heap(text) => text.as_bytes(),
+        }
+    }
+
+    /// The text in `range`, which always lies on the boundaries of values.
+    fn get(&self, range: Range<usize>) -> &str {
+        match self {
+            Self::Inline { .. } => self.as_bytes().get(range).map(utf8).unwrap_or_default(),
+            Self::Heap(text) => text.get(range).unwrap_or_default(),
+        }
+    }
+
+    /// The fast path of [`replace`](Text::replace) for the usual builder: writes the line
+    /// `name: value\n` in place of the last line, `range`, if it fits in place; returns its
+    /// length.
+    #[inline]
+    fn set_last_line(&mut self, range: Range<usize>, name: &str, value: &str) -> Option<usize> {
+        let Self::Inline { len, bytes } = self else {
+            return None;
+        };
+        let line_len = name.len() + 3 + value.len();
+        let end = range.start + line_len;
+        if range.end != usize::from(*len) || end > Self::INLINE {
+            return None;
+        }
+        let new_len = u8::try_from(end).ok()?;
+        let line = bytes.get_mut(range.start..end)?;
+        let (head, rest) = line.split_at_mut(name.len() + 2);
+        head[..name.len()].copy_from_slice(name.as_bytes());
+        head[name.len()..].copy_from_slice(b": ");
+        let (text, newline) = rest.split_at_mut(value.len());
+        text.copy_from_slice(value.as_bytes());
+        newline.copy_from_slice(b"\n");
+        *len = new_len;
+        Some(line_len)
+    }
+
+    /// Replaces the bytes in `range` (the boundaries of a line) with `parts` one after the
+    /// other; returns their length.
+    #[inline]
+    fn replace(&mut self, range: Range<usize>, parts: &[&str]) -> usize {
+        let added = parts.iter().map(|part| part.len()).sum();
+        match self {
+            Self::Inline { len, bytes } => {
+                let old_len = usize::from(*len);
+                let new_len = old_len - range.len() + added;
+                if new_len <= Self::INLINE
+                    && let Ok(new_len) = u8::try_from(new_len)
+                {
+                    if range.end < old_len {
+                        bytes.copy_within(range.end..old_len, range.start + added);
+                    }
+                    let mut at = range.start;
+                    for part in parts {
+                        bytes[at..at + part.len()].copy_from_slice(part.as_bytes());
+                        at += part.len();
+                    }
+                    *len = new_len;
+                    return added;
+                }
+                let mut text = String::with_capacity(new_len);
+                text.push_str(utf8(&bytes[..range.start]));
+                text.extend(parts.iter().copied());
+                text.push_str(utf8(&bytes[range.end..old_len]));
+                *self = Self::Heap(text);
+            }
+            Self::Heap(text) if range.end == text.len() => {
+                text.truncate(range.start);
+                text.extend(parts.iter().copied());
+            }
+            Self::Heap(text) => text.replace_range(range, &parts.concat()),
+        }
+        added
+    }
+}
+
+impl Default for Text {
+    fn default() -> Self {
+        Self::Inline {
+            len: 0,
+            bytes: [0; Self::INLINE],
+        }
+    }
+}
+
+/// Bytes cut from [`Text`] at value boundaries, which are always valid UTF-8.
+fn utf8(bytes: &[u8]) -> &str {
+    std::str::from_utf8(bytes).unwrap_or_default()
+}
+
+#[inline]
+pub(super) fn has_line_break(value: &str) -> bool {
+    let bytes = value.as_bytes();
+    if bytes.len() < 16 {
+        // Short values (the usual event type): a plain loop is cheaper than a search call.
+        bytes.iter().any(|&b| b == b'\r' || b == b'\n')
+    } else {
+        memchr::memchr2(b'\r', b'\n', bytes).is_some()
+    }
+}
+
+/// Splits text into lines the way an SSE client does: `\r\n`, `\r` and `\n` each end one line.
+/// Always yields at least one (possibly empty) line, and a trailing line ending yields a final
+/// empty line, so the client's re-joined text equals the input with line endings as `\n`.
+pub(super) fn lines(text: &str) -> impl Iterator<Item = &str> {
+    let mut rest = Some(text);
+    std::iter::from_fn(move || {
+        let current = rest?;
+        match memchr::memchr2(b'\r', b'\n', current.as_bytes()) {
+            Some(at) => {
+                let skip = if current.as_bytes()[at..].starts_with(b"\r\n") {
+                    2
+                } else {
+                    1
+                };
+                rest = Some(&current[at + skip..]);
+                Some(&current[..at])
+            }
+            None => {
+                rest = None;
+                Some(current)
+            }
+        }
+    })
+}
+
+/// The decimal digits of `n`, right-aligned in the array, and where they start.
+fn decimal(mut n: u128) -> ([u8; 39], usize) {
+    let mut digits = [0; 39];
+    let mut start = digits.len();
+    loop {
+        start -= 1;
+        digits[start] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            return (digits, start);
+        }
+    }
+}
+
+/// Length of one `name: value\n` line (`name:\n` when the value is empty).
+#[inline]
+fn field_len(name: &str, value: impl AsRef<[u8]>) -> usize {
+    let value = value.as_ref();
+    if value.is_empty() {
+        name.len() + 2
+    } else {
+        name.len() + 3 + value.len()
+    }
+}
+
+#[inline]
+fn put_field(buf: &mut BytesMut, name: &[u8], value: impl AsRef<[u8]>) {
+    let value = value.as_ref();
+    buf.extend_from_slice(name);
+    if value.is_empty() {
+        buf.extend_from_slice(b":\n");
+    } else {
+        buf.extend_from_slice(b": ");
+        buf.extend_from_slice(value);
+        buf.extend_from_slice(b"\n");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lines_split_like_a_client() {
+        let split = |s| lines(s).collect::<Vec<_>>();
+        assert_eq!(split(""), [""]);
+        assert_eq!(split("a"), ["a"]);
+        assert_eq!(split("a\r\nb"), ["a", "b"]);
+        assert_eq!(split("a\rb\nc"), ["a", "b", "c"]);
+        assert_eq!(split("a\n\rb"), ["a", "", "b"]);
+        assert_eq!(split("a\r\r\nb"), ["a", "", "b"]);
+        assert_eq!(split("\n"), ["", ""]);
+        assert_eq!(split("a\r\n"), ["a", ""]);
+    }
+}
