@@ -328,7 +328,7 @@ async fn subscribers_read_as_streams_without_http() {
     let hub = Hub::new();
     let first = hub.publish("t", Event::new().data("1")).await.unwrap();
     let mut s = hub
-        .subscribe(Subscribe::new(["t"]).resume_from("1"))
+        .subscribe(Subscribe::new(["t"]).last_event_id("1"))
         .await
         .unwrap();
     assert_eq!(

@@ -115,13 +115,13 @@ proptest! {
                             Resume::Fresh => (Subscribe::new(names), None),
                             Resume::After(n) if !log.is_empty() => {
                                 let id = log[n % log.len()].1;
-                                (Subscribe::new(names).resume_from(id.to_string()), Some(id))
+                                (Subscribe::new(names).last_event_id(id.to_string()), Some(id))
                             }
                             Resume::After(_) => (Subscribe::new(names), None),
-                            Resume::TooOld => (Subscribe::new(names).resume_from("1"), None),
+                            Resume::TooOld => (Subscribe::new(names).last_event_id("1"), None),
                             Resume::Future => {
                                 let future = EventId::new(u64::MAX / 2, 0);
-                                (Subscribe::new(names).resume_after(future), None)
+                                (Subscribe::new(names).last_event_id(future), None)
                             }
                         };
                         let subscription = hub.subscribe(request).await.unwrap();
@@ -258,7 +258,7 @@ trait ResumeAfterOpt {
 impl ResumeAfterOpt for Subscribe {
     fn resume_after_opt(self, id: Option<EventId>) -> Self {
         match id {
-            Some(id) => self.resume_after(id),
+            Some(id) => self.last_event_id(id),
             None => self,
         }
     }
@@ -290,7 +290,7 @@ async fn one_id_resumes_several_topics() {
 
     // The client saw `hello` only and comes back with its id.
     let mut second = hub
-        .subscribe(request().resume_from(hello.to_string()))
+        .subscribe(request().last_event_id(hello.to_string()))
         .await
         .unwrap();
     let later = hub
@@ -321,7 +321,7 @@ async fn reset_when_the_id_is_older_than_the_history() {
     }
     // ids[1] is evicted and so is ids[2]: resuming after ids[1] misses ids[2].
     let mut s = hub
-        .subscribe(Subscribe::new(["t"]).resume_after(ids[1]))
+        .subscribe(Subscribe::new(["t"]).last_event_id(ids[1]))
         .await
         .unwrap();
     hub.close();
@@ -338,7 +338,7 @@ async fn reset_when_the_id_is_older_than_the_history() {
         ids.push(hub.publish("t", data("t", n)).await.unwrap());
     }
     let mut s = hub
-        .subscribe(Subscribe::new(["t"]).resume_after(ids[2]))
+        .subscribe(Subscribe::new(["t"]).last_event_id(ids[2]))
         .await
         .unwrap();
     hub.close();
@@ -360,7 +360,7 @@ async fn reset_when_the_id_is_unknown_or_from_the_future() {
     // From before this hub started (an earlier process, or made up).
     for id in ["0", "1", "1000-5"] {
         let mut s = hub
-            .subscribe(Subscribe::new(["t"]).resume_from(id))
+            .subscribe(Subscribe::new(["t"]).last_event_id(id))
             .await
             .unwrap();
         assert_eq!(text(&s.next().await.unwrap()), RESET, "{id}");
@@ -369,7 +369,7 @@ async fn reset_when_the_id_is_unknown_or_from_the_future() {
     // From the future: the server restarted with a clock behind the old ids.
     let future = EventId::new(first.major() + 3_600_000, 0);
     let mut s = hub
-        .subscribe(Subscribe::new(["t"]).resume_after(future))
+        .subscribe(Subscribe::new(["t"]).last_event_id(future))
         .await
         .unwrap();
     assert_eq!(s.next().await.unwrap().kind(), FrameKind::Reset);
@@ -383,7 +383,7 @@ async fn invalid_last_event_id_is_an_error() {
     let hub = Hub::new();
     for id in ["abc", "", "1-2-3", "-1", "99999999999999999999", " 5"] {
         let error = hub
-            .subscribe(Subscribe::new(["t"]).resume_from(id))
+            .subscribe(Subscribe::new(["t"]).last_event_id(id))
             .await
             .unwrap_err();
         assert!(matches!(error, HubError::InvalidLastEventId(_)), "{id:?}");
@@ -417,7 +417,7 @@ async fn custom_reset_event_is_sent_without_its_id() {
         .data("reload");
     let hub = Hub::builder().reset_event(reset).build();
     let mut s = hub
-        .subscribe(Subscribe::new(["t"]).resume_from("5"))
+        .subscribe(Subscribe::new(["t"]).last_event_id("5"))
         .await
         .unwrap();
     assert_eq!(
@@ -539,14 +539,14 @@ async fn history_is_bounded_by_age() {
     assert_eq!(s.next().await.unwrap().id(), Some(young));
     // Resuming after an id whose successor aged out is a reset; after `old` it is exact.
     let mut exact = hub
-        .subscribe(Subscribe::new(["t"]).resume_after(old))
+        .subscribe(Subscribe::new(["t"]).last_event_id(old))
         .await
         .unwrap();
     assert_eq!(exact.next().await.unwrap().kind(), FrameKind::Replayed);
 
     tokio::time::advance(Duration::from_secs(10)).await;
     let mut gone = hub
-        .subscribe(Subscribe::new(["t"]).resume_after(old))
+        .subscribe(Subscribe::new(["t"]).last_event_id(old))
         .await
         .unwrap();
     hub.close();

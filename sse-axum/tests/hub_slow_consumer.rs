@@ -107,7 +107,7 @@ async fn disconnect_ends_the_stalled_stream_which_resumes_from_history() {
         "the hook runs once per subscriber"
     );
     let mut back = hub
-        .subscribe(Subscribe::new(["t"]).resume_after(seen.unwrap()))
+        .subscribe(Subscribe::new(["t"]).last_event_id(seen.unwrap()))
         .await
         .unwrap();
     for id in &ids[2..] {

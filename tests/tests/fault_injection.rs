@@ -341,7 +341,7 @@ async fn an_id_from_a_previous_process_inside_the_new_range_still_resets() {
     // id of the new hub is above it.
     assert!(last < ids[0], "{last} vs {}", ids[0]);
     let mut subscription = second
-        .subscribe(Subscribe::new([TOPIC]).resume_after(last))
+        .subscribe(Subscribe::new([TOPIC]).last_event_id(last))
         .await
         .unwrap();
     let first_frame = subscription.next().await.unwrap();

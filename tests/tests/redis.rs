@@ -316,7 +316,7 @@ async fn redis_killed_and_restarted_publish_fails_then_delivery_resumes_without_
             }
         }
         // Resuming needs the history: refused while Redis is away; live-only still works.
-        let resume = Subscribe::new(["news"]).resume_after(before[0]);
+        let resume = Subscribe::new(["news"]).last_event_id(before[0]);
         assert!(matches!(
             b.subscribe(resume).await,
             Err(HubError::Backend(_))
@@ -371,7 +371,7 @@ async fn redis_killed_and_restarted_publish_fails_then_delivery_resumes_without_
         // then what the new stream holds.
         for hub in [&a, &b] {
             let mut resumed = hub
-                .subscribe(Subscribe::new(["news"]).resume_after(before[2]))
+                .subscribe(Subscribe::new(["news"]).last_event_id(before[2]))
                 .await
                 .unwrap();
             assert_eq!(next_frame(&mut resumed).await.kind(), FrameKind::Reset);
@@ -382,7 +382,7 @@ async fn redis_killed_and_restarted_publish_fails_then_delivery_resumes_without_
         }
         // And one from after it resumes exactly.
         let mut exact = b
-            .subscribe(Subscribe::new(["news"]).resume_after(after[0]))
+            .subscribe(Subscribe::new(["news"]).last_event_id(after[0]))
             .await
             .unwrap();
         for id in &after[1..] {
@@ -438,7 +438,7 @@ async fn resuming_is_exact_at_the_seam_and_resets_when_the_history_is_gone() {
             })
         };
         let mut sub = b
-            .subscribe(Subscribe::new(["x"]).resume_after(ids[0]))
+            .subscribe(Subscribe::new(["x"]).last_event_id(ids[0]))
             .await
             .unwrap();
         let more = publisher.await.unwrap();
@@ -466,7 +466,7 @@ async fn resuming_is_exact_at_the_seam_and_resets_when_the_history_is_gone() {
             );
         }
         let mut old = b
-            .subscribe(Subscribe::new(["x"]).resume_after(ids[0]))
+            .subscribe(Subscribe::new(["x"]).last_event_id(ids[0]))
             .await
             .unwrap();
         assert_eq!(next_frame(&mut old).await.kind(), FrameKind::Reset);
@@ -477,7 +477,7 @@ async fn resuming_is_exact_at_the_seam_and_resets_when_the_history_is_gone() {
         // (Redis does not tell which entry was trimmed last, so `ids[4]`, the newest one
         // trimmed, resets too: a reset that was not strictly needed, never a silent gap.)
         let mut covered = b
-            .subscribe(Subscribe::new(["x"]).resume_after(ids[5]))
+            .subscribe(Subscribe::new(["x"]).last_event_id(ids[5]))
             .await
             .unwrap();
         for id in &ids[6..] {
@@ -487,7 +487,7 @@ async fn resuming_is_exact_at_the_seam_and_resets_when_the_history_is_gone() {
         // A made-up id from the future: reset, then all that is retained.
         let future = EventId::new(ids[9].major() + 60_000, 0);
         let mut ahead = b
-            .subscribe(Subscribe::new(["x"]).resume_after(future))
+            .subscribe(Subscribe::new(["x"]).last_event_id(future))
             .await
             .unwrap();
         assert_eq!(next_frame(&mut ahead).await.kind(), FrameKind::Reset);

@@ -37,6 +37,10 @@ impl EventType {
     /// `HeaderValue::from_static` does. For text that is not a literal, use
     /// [`EventType::new`].
     #[must_use]
+    #[allow(
+        clippy::panic,
+        reason = "a literal with a line break is a bug, as in HeaderValue"
+    )]
     pub const fn from_static(value: &'static str) -> Self {
         if const_contains(value.as_bytes(), false) {
             panic!("an event type must not contain \\r or \\n");
@@ -92,6 +96,10 @@ impl Id {
     /// If `value` contains `\r`, `\n` or NUL: at compile time when called in a `const`. For
     /// text that is not a literal, use [`Id::new`].
     #[must_use]
+    #[allow(
+        clippy::panic,
+        reason = "a literal with a line break is a bug, as in HeaderValue"
+    )]
     pub const fn from_static(value: &'static str) -> Self {
         if const_contains(value.as_bytes(), true) {
             panic!("an event id must not contain \\r, \\n or NUL");

@@ -6,6 +6,8 @@ use std::time::Duration;
 
 use bytes::Bytes;
 
+use super::backend::Backend;
+use super::backend::memory::MemoryBackend;
 use super::replay::HistoryLimits;
 use super::subscriber::SubscriberInfo;
 use super::{Hub, SlowConsumerPolicy};
@@ -149,7 +151,30 @@ impl HubBuilder {
     /// Builds the hub.
     #[must_use]
     pub fn build(self) -> Hub {
-        Hub::from_config(self.into_config())
+        let config = self.into_config();
+        let backend = Arc::new(MemoryBackend::new(config.limits));
+        Hub::with_backend(config, backend)
+    }
+
+    /// Builds a hub over an engine of your own (see [`backend`](super::backend) for what it
+    /// must guarantee). The history settings of this builder are the in-memory and Redis
+    /// backends'; an engine of your own keeps its own.
+    ///
+    /// ```
+    /// use sse_axum::hub::Hub;
+    /// # #[derive(Debug)] struct Mine;
+    /// # impl sse_axum::hub::backend::Backend for Mine {
+    /// #     fn start(&self, _: sse_axum::hub::backend::Fanout) {}
+    /// #     fn publish(&self, _: sse_axum::hub::backend::Publish) -> futures_util::future::BoxFuture<'_, Result<sse_axum::EventId, sse_axum::HubError>> { Box::pin(async { Err(sse_axum::HubError::Closed) }) }
+    /// #     fn history<'a>(&'a self, _: &'a [String], _: sse_axum::hub::backend::Start) -> futures_util::future::BoxFuture<'a, Result<sse_axum::hub::backend::History, sse_axum::HubError>> { Box::pin(async { Ok(Default::default()) }) }
+    /// #     fn close(&self) {}
+    /// # }
+    /// let hub = Hub::builder().subscriber_queue(64).build_with(Mine);
+    /// # drop(hub);
+    /// ```
+    #[must_use]
+    pub fn build_with(self, backend: impl Backend) -> Hub {
+        Hub::with_backend(self.into_config(), Arc::new(backend))
     }
 
     /// Builds a hub shared through Redis with every other process built with the same
@@ -174,7 +199,9 @@ impl HubBuilder {
     /// fails at start; later outages are survived) or when there is no Tokio runtime.
     #[cfg(feature = "redis")]
     pub async fn build_redis(self, redis: super::RedisBackend) -> Result<Hub, super::HubError> {
-        super::redis::connect(self.into_config(), redis).await
+        let config = self.into_config();
+        let backend = super::backend::redis::connect(config.limits, redis).await?;
+        Ok(Hub::with_backend(config, backend))
     }
 
     fn into_config(self) -> Arc<Config> {

@@ -12,7 +12,7 @@ use super::ParseEventIdError;
 ///
 /// # #[tokio::main(flavor = "current_thread")] async fn main() {
 /// let hub = Hub::new();
-/// let request = Subscribe::new(["news"]).resume_from("not-an-id");
+/// let request = Subscribe::new(["news"]).last_event_id("not-an-id");
 /// let error = hub.subscribe(request).await.unwrap_err();
 /// assert!(matches!(error, HubError::InvalidLastEventId(_)));
 /// assert_eq!(error.to_string(), "invalid last event id");

@@ -32,18 +32,19 @@
 //! bounded queue of each of this process's subscribers of the topic. No task runs per
 //! subscriber: the queue wakes the task serving the subscriber's response.
 //!
-//! Ids and history live behind an internal backend seam (an in-memory backend today, a shared
-//! one such as Redis Streams later); the local fan-out is separate from it.
+//! Ids and history live behind one seam, the [`Backend`](backend::Backend) trait: in this
+//! process by default, in a Redis Stream shared by several processes with feature `redis`,
+//! or in an engine of your own ([`HubBuilder::build_with`]). The local fan-out is the same
+//! for all of them; [`backend`] describes the one trip a publish and a subscribe make.
 //!
 //! # The seam between replay and live events
 //!
-//! One lock covers publishing (assigning the id, recording the history, queueing the frame for
-//! each subscriber) and subscribing (reading the history, registering the subscriber). So a
-//! new subscriber's snapshot of the history ends exactly where its live events begin: an event
-//! published before the registration is in the snapshot and not queued, one published after
-//! is queued and not in the snapshot. No gap, no duplicate. Holding the lock is cheap because
-//! publishing only pushes into bounded queues (it never waits for a subscriber) and
-//! subscribing only clones reference counts; lifecycle hooks run after the lock is released.
+//! A subscriber is registered before its history is read, so its queue collects every live
+//! frame from then on; the history read reports the newest id it could see, and the live
+//! frames up to that id (already in the history) are dropped. An event published before the
+//! read is replayed once, one published after is delivered live once: no gap, no duplicate,
+//! whichever backend runs. Publishing only pushes into bounded queues (it never waits for a
+//! subscriber); lifecycle hooks run outside every lock.
 //!
 //! # What a subscriber receives
 //!
@@ -66,40 +67,37 @@
 //! bounded per topic by count and age, and a topic without history or subscribers is
 //! forgotten. An idle subscriber holds no buffer.
 
-mod backend;
+pub mod backend;
 mod builder;
 mod error;
 mod id;
 mod policy;
-#[cfg(feature = "redis")]
-mod redis;
 mod registry;
 mod replay;
+mod shared;
+mod subscribe;
 mod subscriber;
 mod subscription;
 
 use std::fmt;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
 
-use bytes::Bytes;
-use tokio::time::Instant;
-
+#[cfg(feature = "redis")]
+pub use backend::redis::RedisBackend;
 pub use builder::HubBuilder;
 pub use error::{BackendError, BackendErrorKind, HubError};
 pub use id::{EventId, ParseEventIdError, ParseEventIdErrorKind};
 pub use policy::SlowConsumerPolicy;
-#[cfg(feature = "redis")]
-pub use redis::RedisBackend;
+pub use subscribe::{ResumePoint, Subscribe};
 pub use subscriber::SubscriberInfo;
 pub use subscription::{Frame, FrameKind, Subscription};
 
-use backend::{Backend, MemoryBackend, ResumeFrom};
+use backend::{Backend, Fanout, Publish};
 use builder::Config;
-use registry::Registry;
-use subscriber::SubscriberQueue;
+use shared::{Registered, Shared};
 
-use crate::{Event, LastEventId};
+use crate::Event;
 
 /// Publishes events to topics and serves subscribers, with replay from a bounded history.
 ///
@@ -120,7 +118,7 @@ use crate::{Event, LastEventId};
 ///
 /// // A client that saw `first` reconnects: it gets `second` from the history, then live events.
 /// let mut subscription = hub
-///     .subscribe(Subscribe::new(["room"]).resume_from(&first.to_string()))
+///     .subscribe(Subscribe::new(["room"]).last_event_id(&first.to_string()))
 ///     .await?;
 /// let third = hub.publish("room", Event::new().data("three")).await?;
 ///
@@ -136,34 +134,6 @@ use crate::{Event, LastEventId};
 #[derive(Clone)]
 pub struct Hub {
     shared: Arc<Shared>,
-}
-
-/// What every clone of a hub and every subscription share.
-pub(crate) struct Shared {
-    state: Mutex<State>,
-    config: Arc<Config>,
-    counters: Counters,
-    /// The shared backend, when the hub is one of several processes sharing a Redis Stream.
-    #[cfg(feature = "redis")]
-    remote: Option<Arc<redis::Backplane>>,
-}
-
-/// Everything behind the hub's one lock.
-struct State {
-    backend: Box<dyn Backend>,
-    registry: Registry,
-    closed: bool,
-    next_subscriber: u64,
-}
-
-#[derive(Debug, Default)]
-struct Counters {
-    published: AtomicU64,
-    /// Deliveries to subscribers after they left the registry (the others are counted per
-    /// subscriber: see `Registry::delivered`).
-    delivered: AtomicU64,
-    dropped: AtomicU64,
-    disconnected: AtomicU64,
 }
 
 /// A snapshot of a hub's counters, from [`Hub::stats`].
@@ -205,10 +175,11 @@ impl Hub {
         HubBuilder::new()
     }
 
-    pub(crate) fn from_config(config: Arc<Config>) -> Hub {
-        Hub {
-            shared: Arc::new(Shared::new(config)),
-        }
+    /// The local fan-out over `backend`, which starts delivering to it.
+    pub(crate) fn with_backend(config: Arc<Config>, backend: Arc<dyn Backend>) -> Hub {
+        let shared = Arc::new(Shared::new(config, Arc::clone(&backend)));
+        backend.start(Fanout::new(&shared));
+        Hub { shared }
     }
 
     /// Publishes an event to every subscriber of `topic` and to its history, and returns the
@@ -273,26 +244,17 @@ impl Hub {
     }
 
     async fn publish_events(&self, topic: String, events: Vec<Event>) -> Result<EventId, HubError> {
-        #[cfg(feature = "redis")]
-        if let Some(remote) = &self.shared.remote {
-            return remote.publish(&self.shared, topic, events).await;
-        }
-        self.publish_frame(topic, events)
-    }
-
-    fn publish_frame(&self, topic: String, events: Vec<Event>) -> Result<EventId, HubError> {
         if events.is_empty() {
             return Err(HubError::NoEvents);
         }
-        let now = Instant::now();
-        let mut state = self.shared.lock();
-        if state.closed {
+        if self.shared.is_closed() {
             return Err(HubError::Closed);
         }
-        let id = state.backend.next_id().ok_or(HubError::IdsExhausted)?;
-        let frame = crate::event::frame::encode(events, &id.into()).ok_or(HubError::NoEvents)?;
-        state.backend.record(&topic, id, &frame, now);
-        self.shared.deliver(state, &topic, id, &frame);
+        let id = self
+            .shared
+            .backend
+            .publish(Publish::new(topic, events))
+            .await?;
         self.shared
             .counters
             .published
@@ -309,50 +271,28 @@ impl Hub {
     /// HTTP handler answers 400), [`HubError::NoTopics`] for an empty topic list and
     /// [`HubError::Closed`] after [`close`](Hub::close).
     pub async fn subscribe(&self, request: Subscribe) -> Result<Subscription, HubError> {
-        let Subscribe {
-            topics,
-            resume,
-            history,
-        } = request;
-        if topics.is_empty() {
+        if request.topics.is_empty() {
             return Err(HubError::NoTopics);
         }
-        let last_event_id = match resume {
-            Resume::None => None,
-            Resume::Text(text) => Some(text.parse::<EventId>()?),
-            Resume::Id(id) => Some(id),
-        };
-        let from = match (last_event_id, history) {
-            (Some(id), _) => ResumeFrom::After(id),
-            (None, true) => ResumeFrom::Start,
-            (None, false) => ResumeFrom::Live,
-        };
-        #[cfg(feature = "redis")]
-        if let Some(remote) = &self.shared.remote {
-            return remote
-                .subscribe(&self.shared, topics, from, last_event_id)
-                .await;
+        let (last_event_id, start) = request.start()?;
+        let Registered { queue, new_topics } =
+            self.shared.register(request.topics, last_event_id)?;
+        // From here on the queue collects live frames; dropping the subscription unregisters.
+        let mut subscription = Subscription::new(queue, Arc::clone(&self.shared));
+        let backend = &*self.shared.backend;
+        if !new_topics.is_empty() {
+            backend.topics_added(&new_topics).await;
         }
-        let now = Instant::now();
-        let mut state = self.shared.lock();
-        if state.closed {
-            return Err(HubError::Closed);
+        if let Some(start) = start {
+            match backend::replay(backend, subscription.info().topics(), start).await {
+                Ok(replay) => subscription.resume(replay),
+                Err(error) => {
+                    // Never announced to the hooks: take it out without calling them.
+                    self.shared.withdraw(subscription.queue());
+                    return Err(error);
+                }
+            }
         }
-        let replay = state.backend.replay(&topics, from, now);
-        let id = state.next_subscriber;
-        state.next_subscriber += 1;
-        let info = SubscriberInfo::new(id, topics.into_boxed_slice(), last_event_id);
-        let queue = Arc::new(SubscriberQueue::new(info));
-        state.registry.insert(&queue);
-        drop(state);
-
-        // Built before the hook runs, so the subscriber is removed again if the hook panics.
-        let subscription = Subscription::new(
-            queue,
-            Arc::clone(&self.shared),
-            replay.reset,
-            replay.entries,
-        );
         if let Some(hook) = &self.shared.config.on_subscribe {
             hook(subscription.info());
         }
@@ -362,19 +302,19 @@ impl Hub {
     /// The number of this process's subscribers of `topic`.
     #[must_use]
     pub fn subscriber_count(&self, topic: &str) -> usize {
-        self.shared.lock().registry.count(topic)
+        self.shared.subscriber_count(topic)
     }
 
     /// The number of this process's subscribers (a subscriber of several topics counts once).
     #[must_use]
     pub fn total_subscribers(&self) -> usize {
-        self.shared.lock().registry.total()
+        self.shared.total_subscribers()
     }
 
     /// The topics with at least one subscriber in this process, in no particular order.
     #[must_use]
     pub fn topics(&self) -> Vec<String> {
-        self.shared.lock().registry.topics().cloned().collect()
+        self.shared.topics()
     }
 
     /// Whether `topic` has a subscriber anywhere: in this process, or, with a shared backend
@@ -397,11 +337,7 @@ impl Hub {
         if self.subscriber_count(topic) > 0 {
             return Ok(true);
         }
-        #[cfg(feature = "redis")]
-        if let Some(remote) = &self.shared.remote {
-            return remote.is_subscribed_anywhere(topic).await;
-        }
-        Ok(false)
+        self.shared.backend.is_subscribed_anywhere(topic).await
     }
 
     /// The topics with a subscriber anywhere, sorted: [`topics`](Hub::topics) for an
@@ -414,10 +350,7 @@ impl Hub {
     /// [`HubError::Backend`] when the shared backend cannot answer.
     pub async fn topics_anywhere(&self) -> Result<Vec<String>, HubError> {
         let mut topics = self.topics();
-        #[cfg(feature = "redis")]
-        if let Some(remote) = &self.shared.remote {
-            topics.extend(remote.topics_anywhere().await?);
-        }
+        topics.extend(self.shared.backend.topics_anywhere().await?);
         topics.sort_unstable();
         topics.dedup();
         Ok(topics)
@@ -430,22 +363,15 @@ impl Hub {
     /// number of subscribers (about a millisecond for 10,000), not the cost of a delivery.
     #[must_use]
     pub fn stats(&self) -> HubStats {
-        let (subscribers, topics, delivered) = {
-            let state = self.shared.lock();
-            (
-                state.registry.total(),
-                state.registry.topics().count(),
-                state.registry.delivered(),
-            )
-        };
+        let counts = self.shared.counts();
         let counters = &self.shared.counters;
         HubStats {
             published: counters.published.load(Ordering::Relaxed),
-            delivered: delivered + counters.delivered.load(Ordering::Relaxed),
+            delivered: counts.delivered + counters.delivered.load(Ordering::Relaxed),
             dropped: counters.dropped.load(Ordering::Relaxed),
             disconnected: counters.disconnected.load(Ordering::Relaxed),
-            subscribers,
-            topics,
+            subscribers: counts.subscribers,
+            topics: counts.topics,
         }
     }
 
@@ -454,113 +380,13 @@ impl Hub {
     /// [`publish`](Hub::publish) and [`subscribe`](Hub::subscribe) fail with
     /// [`HubError::Closed`], and the history is freed.
     pub fn close(&self) {
-        let subscribers = {
-            let mut state = self.shared.lock();
-            state.closed = true;
-            state.backend.clear();
-            state.registry.drain()
-        };
-        #[cfg(feature = "redis")]
-        if let Some(remote) = &self.shared.remote {
-            remote.stop();
-        }
-        for queue in &subscribers {
-            queue.close();
-            self.shared.unsubscribed(queue);
-        }
+        self.shared.close();
     }
 
     /// Whether [`close`](Hub::close) was called.
     #[must_use]
     pub fn is_closed(&self) -> bool {
-        self.shared.lock().closed
-    }
-}
-
-impl Shared {
-    /// The state of a hub with the in-memory backend.
-    fn new(config: Arc<Config>) -> Shared {
-        let backend = MemoryBackend::new(config.limits, Instant::now());
-        Shared {
-            state: Mutex::new(State {
-                backend: Box::new(backend),
-                registry: Registry::default(),
-                closed: false,
-                next_subscriber: 0,
-            }),
-            config,
-            counters: Counters::default(),
-            #[cfg(feature = "redis")]
-            remote: None,
-        }
-    }
-
-    /// Sends the reset event to every subscriber of this process.
-    #[cfg(feature = "redis")]
-    fn reset_all(&self) {
-        let state = self.lock();
-        for queue in state.registry.queues() {
-            queue.force_reset();
-        }
-    }
-
-    fn lock(&self) -> MutexGuard<'_, State> {
-        // No code panics while holding the lock (hooks run outside it); should one ever do,
-        // the state is still consistent, so keep serving rather than propagate the panic.
-        self.state.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-
-    /// Removes a subscriber whose subscription was dropped.
-    fn unsubscribe(&self, queue: &SubscriberQueue) {
-        let removed = self.lock().registry.remove(queue);
-        if removed {
-            self.unsubscribed(queue);
-        }
-    }
-
-    /// Runs the hook for a subscriber that was just removed.
-    fn unsubscribed(&self, queue: &SubscriberQueue) {
-        #[cfg(feature = "redis")]
-        if let Some(remote) = &self.remote {
-            remote.presence_changed(queue.info().topics());
-        }
-        if let Some(hook) = &self.config.on_unsubscribe {
-            hook(queue.info());
-        }
-    }
-
-    /// Pushes a published frame to this process's subscribers of `topic` (releasing the lock
-    /// before the hooks run) and counts what the slow-consumer policy did.
-    fn deliver(&self, mut state: MutexGuard<'_, State>, topic: &str, id: EventId, frame: &Bytes) {
-        let config = &self.config;
-        let delivery = state
-            .registry
-            .deliver(topic, id, frame, config.queue, config.policy);
-        drop(state);
-        let counters = &self.counters;
-        if delivery.dropped > 0 {
-            counters
-                .dropped
-                .fetch_add(delivery.dropped, Ordering::Relaxed);
-        }
-        if !delivery.disconnected.is_empty() {
-            let n = u64::try_from(delivery.disconnected.len()).unwrap_or(u64::MAX);
-            counters.disconnected.fetch_add(n, Ordering::Relaxed);
-            tracing::debug!(topic, disconnected = n, "disconnected slow subscribers");
-            for queue in &delivery.disconnected {
-                self.unsubscribed(queue);
-            }
-        }
-    }
-}
-
-#[cfg(feature = "redis")]
-impl Drop for Shared {
-    fn drop(&mut self) {
-        // The last handle is gone: stop the backend's tasks (they hold only a weak reference).
-        if let Some(remote) = &self.remote {
-            remote.stop();
-        }
+        self.shared.is_closed()
     }
 }
 
@@ -579,99 +405,9 @@ impl fmt::Debug for Hub {
     }
 }
 
-/// What to subscribe to and where to start: the argument of [`Hub::subscribe`].
-///
-/// ```
-/// use sse_axum::hub::{EventId, Subscribe};
-/// use sse_axum::LastEventId;
-///
-/// // In a handler, pass the extractor's value on (`None` when there was no header).
-/// let header: Option<LastEventId> = None;
-/// let request = Subscribe::new(["broadcast", "user:alice"]).last_event_id(header);
-/// // Or from text, or from an id.
-/// let request = Subscribe::new(["news"]).resume_from("1700000000000");
-/// let request = Subscribe::new(["news"]).resume_after(EventId::new(1_700_000_000_000, 0));
-/// // A new client that wants what the history holds.
-/// let request = Subscribe::new(["news"]).with_history();
-/// # drop(request);
-/// ```
-#[derive(Debug, Clone)]
-#[must_use]
-pub struct Subscribe {
-    topics: Vec<String>,
-    resume: Resume,
-    history: bool,
-}
-
-#[derive(Debug, Clone)]
-enum Resume {
-    None,
-    Text(String),
-    Id(EventId),
-}
-
-impl Subscribe {
-    /// Subscribes to these topics (duplicates are ignored). Without a `Last-Event-ID` the
-    /// subscriber receives live events only.
-    pub fn new<I, T>(topics: I) -> Self
-    where
-        I: IntoIterator<Item = T>,
-        T: Into<String>,
-    {
-        let mut unique: Vec<String> = Vec::new();
-        for topic in topics {
-            let topic = topic.into();
-            if !unique.contains(&topic) {
-                unique.push(topic);
-            }
-        }
-        Self {
-            topics: unique,
-            resume: Resume::None,
-            history: false,
-        }
-    }
-
-    /// Resumes after the `Last-Event-ID` header, if the request had one. It is parsed by
-    /// [`Hub::subscribe`], which fails with [`HubError::InvalidLastEventId`] if it is not an
-    /// [`EventId`].
-    pub fn last_event_id(self, id: Option<LastEventId>) -> Self {
-        match id {
-            Some(id) => self.resume_from(id.into_string()),
-            None => Self {
-                resume: Resume::None,
-                ..self
-            },
-        }
-    }
-
-    /// Resumes after an id given as text (parsed by [`Hub::subscribe`]).
-    pub fn resume_from(self, id: impl Into<String>) -> Self {
-        Self {
-            resume: Resume::Text(id.into()),
-            ..self
-        }
-    }
-
-    /// Resumes after an id.
-    pub fn resume_after(self, id: EventId) -> Self {
-        Self {
-            resume: Resume::Id(id),
-            ..self
-        }
-    }
-
-    /// Without a `Last-Event-ID`, start with the retained history instead of live events only.
-    pub fn with_history(self) -> Self {
-        Self {
-            history: true,
-            ..self
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
+    use super::subscriber::SubscriberQueue;
     use super::*;
 
     fn assert_send_sync<T: Send + Sync>(_: &T) {}

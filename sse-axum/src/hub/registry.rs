@@ -102,7 +102,6 @@ impl Registry {
     }
 
     /// Every subscriber, once per topic it subscribed to.
-    #[cfg(feature = "redis")]
     pub(crate) fn queues(&self) -> impl Iterator<Item = &Arc<SubscriberQueue>> {
         self.topics.values().flat_map(HashMap::values)
     }

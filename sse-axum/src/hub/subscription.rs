@@ -9,8 +9,10 @@ use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use futures_util::{Stream, StreamExt as _};
 
+use super::EventId;
+use super::backend::Replay;
+use super::shared::Shared;
 use super::subscriber::{Next, SubscriberInfo, SubscriberQueue};
-use super::{EventId, Shared};
 use crate::SseStream;
 
 /// A subscriber of a [`Hub`](super::Hub): first the reset event if it missed events, then
@@ -102,39 +104,29 @@ impl Frame {
 }
 
 impl Subscription {
-    pub(crate) fn new(
-        queue: Arc<SubscriberQueue>,
-        hub: Arc<Shared>,
-        reset_first: bool,
-        replay: Vec<(EventId, Bytes)>,
-    ) -> Self {
+    /// A subscriber that receives live frames only (until [`resume`](Self::resume)).
+    pub(crate) fn new(queue: Arc<SubscriberQueue>, hub: Arc<Shared>) -> Self {
         Self {
             queue,
             hub,
-            reset_first,
-            replay: replay.into_iter(),
+            reset_first: false,
+            replay: Vec::new().into_iter(),
             skip_through: None,
             done: false,
         }
     }
 
     /// Sets what a subscriber registered before its history was read receives first: the
-    /// reset event if `reset`, then `replay`, then the live frames newer than `horizon` (the
-    /// newest id the history read could see; older live frames are dropped as duplicates).
-    #[cfg(feature = "redis")]
-    pub(crate) fn resume(
-        &mut self,
-        reset: bool,
-        replay: Vec<(EventId, Bytes)>,
-        horizon: Option<EventId>,
-    ) {
-        self.reset_first = reset;
-        self.replay = replay.into_iter();
-        self.skip_through = horizon;
+    /// reset event if it could not resume exactly, then the history, then the live frames
+    /// newer than the horizon (the newest id the history read could see; older live frames
+    /// are dropped as duplicates).
+    pub(super) fn resume(&mut self, replay: Replay) {
+        self.reset_first = replay.reset;
+        self.replay = replay.entries.into_iter();
+        self.skip_through = replay.horizon;
     }
 
-    #[cfg(feature = "redis")]
-    pub(crate) fn queue(&self) -> &Arc<SubscriberQueue> {
+    pub(super) fn queue(&self) -> &Arc<SubscriberQueue> {
         &self.queue
     }
 

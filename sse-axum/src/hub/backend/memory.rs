@@ -1,102 +1,112 @@
-//! The backend seam: what assigns ids and keeps history, apart from the local fan-out.
-//!
-//! The [`Hub`](super::Hub) splits publishing in two: the [`Backend`] gives the event its id
-//! and records it in the topic's history, then the local registry pushes the same frame to
-//! this process's subscribers. [`MemoryBackend`] keeps everything in this process. A shared
-//! backend (Redis Streams, where the entry id `<ms>-<seq>` becomes the [`EventId`]) implements
-//! the same trait and feeds the local fan-out with what other processes published.
+//! The in-memory backend: ids and history in this process (the default).
 
 use std::collections::HashMap;
-use std::fmt;
+use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use bytes::Bytes;
+use futures_util::future::{self, BoxFuture, FutureExt as _};
 use tokio::time::Instant;
 
-use super::EventId;
-use super::replay::{HistoryLimits, ReplayBuffer};
+use super::super::replay::{HistoryLimits, ReplayBuffer};
+use super::super::{EventId, HubError};
+use super::{Backend, Fanout, History, Publish, Start};
 
-/// Where a subscriber starts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum ResumeFrom {
-    /// Live events only (no `Last-Event-ID`).
-    Live,
-    /// The retained history, then live events (no `Last-Event-ID`, history asked for).
-    Start,
-    /// The events after this id (a `Last-Event-ID`).
-    After(EventId),
-}
-
-/// What a new subscriber receives before the live events.
-#[derive(Debug, Default)]
-pub(crate) struct Replay {
-    /// Resuming exactly was impossible: send the reset event first.
-    pub(crate) reset: bool,
-    /// The history to send, oldest first (shared frames, not copies).
-    pub(crate) entries: Vec<(EventId, Bytes)>,
-}
-
-/// Assigns ids and keeps the history of every topic.
-///
-/// Called with the hub's lock held, so ids, history and the registration of subscribers are
-/// ordered the same way for everyone; implementations must not block.
-pub(crate) trait Backend: Send + fmt::Debug {
-    /// The id for the next event; `None` when ids are exhausted.
-    fn next_id(&mut self) -> Option<EventId>;
-
-    /// Records the frame published to `topic` under `id` (as returned by `next_id`).
-    fn record(&mut self, topic: &str, id: EventId, frame: &Bytes, now: Instant);
-
-    /// What a subscriber of `topics` starting at `from` must receive before the live events.
-    fn replay(&mut self, topics: &[String], from: ResumeFrom, now: Instant) -> Replay;
-
-    /// Forgets all history (the hub was closed).
-    fn clear(&mut self);
-}
-
-/// The in-process backend: ids `<unix ms>-<sequence>` (see [`EventId`]), history in a
-/// [`ReplayBuffer`] per topic.
-///
-/// # Deciding whether a resume is exact
-///
-/// A `Last-Event-ID` of `L` resumes exactly when, for every subscribed topic, no event newer
-/// than `L` has been evicted. Otherwise the subscriber gets the reset event, then the retained
-/// events newer than `L`. Two cases always reset:
-/// - `L` is from before this hub existed (`L <= origin`): a previous process published events
-///   we never saw;
-/// - `L` is from the future (`L` newer than the last id assigned): the server restarted with
-///   a clock behind the old ids, or the id is made up. The subscriber then gets the whole
-///   retained history, all of which is new to it.
-///
-/// A topic whose history has emptied (every entry aged out, or `history_len(0)`) is forgotten
-/// to keep memory bounded; `pruned` remembers the newest id evicted from such topics, so a
-/// resume on a forgotten topic is exact only after that id. This can reset a subscriber that
-/// missed nothing, never the reverse.
+/// The in-process backend: ids and history behind one lock, which also covers delivering
+/// each frame to the [`Fanout`], so frames reach it in id order.
 #[derive(Debug)]
 pub(crate) struct MemoryBackend {
+    state: Mutex<(Histories, Option<Fanout>)>,
+}
+
+impl MemoryBackend {
+    pub(crate) fn new(limits: HistoryLimits) -> Self {
+        Self {
+            state: Mutex::new((Histories::new(limits, Instant::now()), None)),
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, (Histories, Option<Fanout>)> {
+        // Nothing panics while it is held (hooks run after it is released).
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+impl Backend for MemoryBackend {
+    fn start(&self, fanout: Fanout) {
+        self.lock().1 = Some(fanout);
+    }
+
+    fn publish(&self, publish: Publish) -> BoxFuture<'_, Result<EventId, HubError>> {
+        let now = Instant::now();
+        let published = {
+            let mut state = self.lock();
+            let (histories, fanout) = &mut *state;
+            match histories.next_id() {
+                None => Err(HubError::IdsExhausted),
+                Some(id) => {
+                    let (topic, frame) = publish.into_frame(id);
+                    histories.record(&topic, id, &frame, now);
+                    let delivery = fanout.as_ref().map(|f| f.deliver(&topic, id, frame));
+                    Ok((id, delivery))
+                }
+            }
+        };
+        // The delivery's hooks run here, after the lock is released.
+        future::ready(published.map(|(id, _delivery)| id)).boxed()
+    }
+
+    fn history<'a>(
+        &'a self,
+        topics: &'a [String],
+        from: Start,
+    ) -> BoxFuture<'a, Result<History, HubError>> {
+        let history = self.lock().0.history(topics, from, Instant::now());
+        future::ready(Ok(history)).boxed()
+    }
+
+    fn close(&self) {
+        let mut state = self.lock();
+        state.0.clear();
+        state.1 = None;
+    }
+}
+
+/// Ids `<unix ms>-<sequence>` (see [`EventId`]), history in a [`ReplayBuffer`] per topic.
+///
+/// # Whether a history is complete
+///
+/// A history after `L` is complete when, for every subscribed topic, no event newer than `L`
+/// has been evicted. A topic whose history has emptied (every entry aged out, or
+/// `history_len(0)`) is forgotten to keep memory bounded; `pruned` remembers the newest id
+/// evicted from such topics, so a resume on a forgotten topic is complete only after that
+/// id. This can reset a subscriber that missed nothing, never the reverse. Ids up to the end
+/// of the millisecond the hub started in are not ours (the origin is after them).
+#[derive(Debug)]
+struct Histories {
     limits: HistoryLimits,
     /// Ids at or below this were not assigned by this hub.
-    origin: EventId,
-    last_id: EventId,
+    before_origin: EventId,
+    /// The newest id assigned; `None` before the first.
+    last_id: Option<EventId>,
     topics: HashMap<String, ReplayBuffer>,
     pruned: Option<EventId>,
     /// When all topics are next checked for expired entries.
     next_sweep: Instant,
 }
-
 /// Topics not published to are checked for expired history at most this often.
 const SWEEP_EVERY: Duration = Duration::from_secs(1);
 
-impl MemoryBackend {
-    pub(crate) fn new(limits: HistoryLimits, now: Instant) -> Self {
+impl Histories {
+    fn new(limits: HistoryLimits, now: Instant) -> Self {
         // Everything up to the end of the current millisecond is from before this hub (a
         // previous process may have published in it); the first id is a later millisecond,
         // written as a plain integer.
-        let origin = EventId::new(super::id::unix_millis(), u64::MAX);
+        let before_origin = EventId::new(super::super::id::unix_millis(), u64::MAX);
         Self {
             limits,
-            origin,
-            last_id: origin,
+            before_origin,
+            last_id: None,
             topics: HashMap::new(),
             pruned: None,
             next_sweep: now,
@@ -147,12 +157,10 @@ impl MemoryBackend {
     pub(crate) fn topic_count(&self) -> usize {
         self.topics.len()
     }
-}
 
-impl Backend for MemoryBackend {
     fn next_id(&mut self) -> Option<EventId> {
-        let id = EventId::next_after(self.last_id)?;
-        self.last_id = id;
+        let id = EventId::next_after(self.last_id.unwrap_or(self.before_origin))?;
+        self.last_id = Some(id);
         Some(id)
     }
 
@@ -171,7 +179,7 @@ impl Backend for MemoryBackend {
         }
     }
 
-    fn replay(&mut self, topics: &[String], from: ResumeFrom, now: Instant) -> Replay {
+    fn history(&mut self, topics: &[String], from: Start, now: Instant) -> History {
         self.sweep(now);
         let limits = self.limits;
         for topic in topics {
@@ -179,21 +187,17 @@ impl Backend for MemoryBackend {
                 buffer.evict_expired(now, limits);
             }
         }
-        match from {
-            ResumeFrom::Live => Replay::default(),
-            ResumeFrom::Start => Replay {
-                reset: false,
-                entries: self.retained(topics, None),
-            },
-            ResumeFrom::After(after) if after > self.last_id => Replay {
-                reset: true,
-                entries: self.retained(topics, None),
-            },
-            ResumeFrom::After(after) => Replay {
-                reset: after <= self.origin || !topics.iter().all(|t| self.covers(t, after)),
-                entries: self.retained(topics, Some(after)),
-            },
-        }
+        let after = match from {
+            Start::Oldest => None,
+            Start::After(after) => Some(after),
+        };
+        let complete = after.is_none_or(|after| topics.iter().all(|t| self.covers(t, after)));
+        // The least id after `before_origin` (whose sequence part is the largest there is).
+        let origin = EventId::new(self.before_origin.major().saturating_add(1), 0);
+        History::new(self.retained(topics, after))
+            .origin(Some(origin))
+            .last(self.last_id)
+            .complete(complete)
     }
 
     fn clear(&mut self) {
@@ -203,20 +207,37 @@ impl Backend for MemoryBackend {
 
 #[cfg(test)]
 mod tests {
+    use futures_util::FutureExt as _;
+
+    use super::super::{Replay, replay};
     use super::*;
 
     fn backend(len: usize, age: Option<Duration>) -> MemoryBackend {
-        MemoryBackend::new(HistoryLimits { len, age }, Instant::now())
+        MemoryBackend::new(HistoryLimits { len, age })
     }
 
     fn publish(backend: &mut MemoryBackend, topic: &str) -> EventId {
-        let id = backend.next_id().unwrap();
-        backend.record(topic, id, &Bytes::from(id.to_string()), Instant::now());
+        let histories = &mut backend.lock().0;
+        let id = histories.next_id().unwrap();
+        histories.record(topic, id, &Bytes::from(id.to_string()), Instant::now());
         id
     }
 
     fn ids(replay: &Replay) -> Vec<EventId> {
         replay.entries.iter().map(|(id, _)| *id).collect()
+    }
+
+    /// What the hub reads for a subscriber (the memory backend answers at once).
+    fn read(backend: &MemoryBackend, topics: &[String], from: Option<EventId>) -> Replay {
+        let from = from.map_or(Start::Oldest, Start::After);
+        replay(backend, topics, from)
+            .now_or_never()
+            .unwrap()
+            .unwrap()
+    }
+
+    fn topic_count(backend: &MemoryBackend) -> usize {
+        backend.lock().0.topic_count()
     }
 
     #[test]
@@ -227,15 +248,13 @@ mod tests {
         let a2 = publish(&mut b, "a");
         let c1 = publish(&mut b, "c");
         let topics = ["a".to_owned(), "b".to_owned()];
-        let replay = b.replay(&topics, ResumeFrom::After(a1), Instant::now());
+        let replay = read(&b, &topics, Some(a1));
         assert!(!replay.reset);
         assert_eq!(ids(&replay), [b1, a2]);
-        let replay = b.replay(&topics, ResumeFrom::Start, Instant::now());
+        let replay = read(&b, &topics, None);
         assert_eq!(ids(&replay), [a1, b1, a2]);
-        let replay = b.replay(&topics, ResumeFrom::Live, Instant::now());
-        assert!(!replay.reset && replay.entries.is_empty());
         // An id of another topic is a position like any other.
-        let replay = b.replay(&topics, ResumeFrom::After(c1), Instant::now());
+        let replay = read(&b, &topics, Some(c1));
         assert!(!replay.reset && replay.entries.is_empty());
     }
 
@@ -245,30 +264,23 @@ mod tests {
         let first = publish(&mut b, "a");
         let topics = ["a".to_owned()];
         // From before this hub existed.
-        let replay = b.replay(
-            &topics,
-            ResumeFrom::After(EventId::new(1, 0)),
-            Instant::now(),
-        );
+        let replay = read(&b, &topics, Some(EventId::new(1, 0)));
         assert!(replay.reset);
         assert_eq!(ids(&replay), [first]);
         let second = publish(&mut b, "a");
         let third = publish(&mut b, "a");
         // `first` is evicted: resuming after it is still exact, before it is not.
-        let replay = b.replay(&topics, ResumeFrom::After(first), Instant::now());
+        let replay = read(&b, &topics, Some(first));
         assert!(!replay.reset);
         assert_eq!(ids(&replay), [second, third]);
         // From the future: reset, then everything retained.
         let future = EventId::new(third.major() + 1, 0);
-        let replay = b.replay(&topics, ResumeFrom::After(future), Instant::now());
+        let replay = read(&b, &topics, Some(future));
         assert!(replay.reset);
         assert_eq!(ids(&replay), [second, third]);
         // A topic nobody published to resumes exactly.
         let other = ["other".to_owned()];
-        assert!(
-            !b.replay(&other, ResumeFrom::After(first), Instant::now())
-                .reset
-        );
+        assert!(!read(&b, &other, Some(first)).reset);
     }
 
     #[test]
@@ -276,16 +288,10 @@ mod tests {
         let mut b = backend(0, None);
         let first = publish(&mut b, "a");
         let second = publish(&mut b, "b");
-        assert_eq!(b.topic_count(), 0);
+        assert_eq!(topic_count(&b), 0);
         let topics = ["a".to_owned()];
-        assert!(
-            b.replay(&topics, ResumeFrom::After(first), Instant::now())
-                .reset
-        );
-        assert!(
-            !b.replay(&topics, ResumeFrom::After(second), Instant::now())
-                .reset
-        );
+        assert!(read(&b, &topics, Some(first)).reset);
+        assert!(!read(&b, &topics, Some(second)).reset);
     }
 
     #[tokio::test(start_paused = true)]
@@ -296,17 +302,13 @@ mod tests {
         let second = publish(&mut b, "b");
         tokio::time::advance(Duration::from_secs(31)).await;
         let third = publish(&mut b, "c");
-        assert_eq!(b.topic_count(), 2, "topic a expired and was forgotten");
+        assert_eq!(topic_count(&b), 2, "topic a expired and was forgotten");
         let a = ["a".to_owned()];
-        let replay = b.replay(
-            &a,
-            ResumeFrom::After(EventId::new(first.major() - 1, 0)),
-            Instant::now(),
-        );
+        let replay = read(&b, &a, Some(EventId::new(first.major() - 1, 0)));
         assert!(replay.reset);
-        assert!(!b.replay(&a, ResumeFrom::After(first), Instant::now()).reset);
+        assert!(!read(&b, &a, Some(first)).reset);
         let bc = ["b".to_owned(), "c".to_owned()];
-        let replay = b.replay(&bc, ResumeFrom::After(first), Instant::now());
+        let replay = read(&b, &bc, Some(first));
         assert!(!replay.reset);
         assert_eq!(ids(&replay), [second, third]);
     }

@@ -1,7 +1,8 @@
 //! A hub shared by several processes through one Redis Stream: see [`RedisBackend`].
 //!
-//! - `backplane` (this file): the settings, the connection used for commands, and the
-//!   publish, subscribe and presence steps, each one Lua script ([`scripts`]).
+//! - this file: the settings, and [`Backplane`], the [`Backend`] over Redis: the connection
+//!   used for commands, and the publish, history and presence steps, each one Lua script
+//!   ([`scripts`]).
 //! - [`reader`]: the one task per process that reads the stream and feeds the local fan-out,
 //!   and the task that keeps this process's presence announced.
 //! - [`wire`]: the entry format and the rule for exact resumption.
@@ -14,24 +15,23 @@ use std::collections::HashSet;
 use std::fmt;
 use std::hash::BuildHasher as _;
 use std::sync::atomic::AtomicBool;
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError, Weak};
 use std::time::Duration;
 
 use bytes::Bytes;
+use futures_util::future::{BoxFuture, FutureExt as _};
 use redis::aio::MultiplexedConnection;
 use redis::{AsyncConnectionConfig, RedisError, Script, Value};
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
-use super::backend::ResumeFrom;
-use super::builder::Config;
-use super::subscriber::{SubscriberInfo, SubscriberQueue};
-use super::{BackendError, BackendErrorKind, EventId, Hub, HubError, Shared, Subscription};
-use crate::Event;
-use wire::{Decision, StreamInfo};
+use super::super::replay::HistoryLimits;
+use super::super::{BackendError, BackendErrorKind, EventId, HubError};
+use super::{Backend, Fanout, History, Publish, Start, fill_template};
+use wire::StreamInfo;
 
 /// Settings of a hub shared through Redis, given to
-/// [`HubBuilder::build_redis`](super::HubBuilder::build_redis).
+/// [`HubBuilder::build_redis`](crate::hub::HubBuilder::build_redis).
 ///
 /// # How it works
 ///
@@ -40,9 +40,9 @@ use wire::{Decision, StreamInfo};
 ///   `Last-Event-ID` from any process resumes on any other, whatever topics it names.
 /// - **Publishing** appends one entry (a Lua script, one round trip) holding the topic and the
 ///   encoded events, and trims the stream to the hub's
-///   [`history_len`](super::HubBuilder::history_len) (exactly below 1000 entries,
+///   [`history_len`](crate::hub::HubBuilder::history_len) (exactly below 1000 entries,
 ///   approximately (`MAXLEN ~`) above; the length counts every topic together) and
-///   [`history_age`](super::HubBuilder::history_age) (`MINID ~`). It returns once Redis has
+///   [`history_age`](crate::hub::HubBuilder::history_age) (`MINID ~`). It returns once Redis has
 ///   the entry, or fails with [`HubError::Backend`]: an event is never dropped silently.
 /// - **Each process runs one reader task** (`XREAD BLOCK` from the last id it delivered) that
 ///   feeds the same local fan-out the in-memory hub uses, in stream order. A slow subscriber
@@ -55,7 +55,7 @@ use wire::{Decision, StreamInfo};
 /// - **Presence**: each process announces, per topic, that it has subscribers, in a sorted
 ///   set scored by expiry (refreshed every [`PRESENCE_TTL`](Self::PRESENCE_TTL) / 3, withdrawn
 ///   when its last local subscriber leaves; a crashed process expires after the TTL), which
-///   [`Hub::is_subscribed_anywhere`] and [`Hub::topics_anywhere`] read.
+///   [`Hub::is_subscribed_anywhere`](crate::hub::Hub::is_subscribed_anywhere) and [`Hub::topics_anywhere`](crate::hub::Hub::topics_anywhere) read.
 /// - **Two connections per process**, whatever the number of subscribers: one multiplexed
 ///   for commands, one for the blocking read.
 ///
@@ -97,7 +97,7 @@ impl RedisBackend {
     /// How long a process's announcement that it has subscribers of a topic lasts unless
     /// renewed (it is renewed every third of it).
     pub const PRESENCE_TTL: Duration = Duration::from_secs(30);
-    /// The most topics [`Hub::topics_anywhere`] lists.
+    /// The most topics [`Hub::topics_anywhere`](crate::hub::Hub::topics_anywhere) lists.
     pub const MAX_LISTED_TOPICS: usize = 10_000;
 
     /// Redis at `url` (`redis://[user:password@]host[:port][/db]`), with the default
@@ -215,7 +215,7 @@ struct Scripts {
     presence_list: Script,
 }
 
-/// One process's side of the shared hub: what the [`Hub`] calls for publishing and
+/// One process's side of the shared hub: what the [`Hub`](crate::hub::Hub) calls for publishing and
 /// subscribing, and what its reader and presence tasks share.
 pub(crate) struct Backplane {
     settings: RedisBackend,
@@ -239,18 +239,26 @@ pub(crate) struct Backplane {
     /// Stops both tasks (the hub was closed or dropped).
     cancel: CancellationToken,
     scripts: Scripts,
+    /// This backplane, for the tasks `start` spawns.
+    me: Weak<Backplane>,
+    /// Taken by `start`.
+    pending: Mutex<Option<Pending>>,
 }
 
-/// What a subscriber resuming through Redis gets before live events.
-struct Snapshot {
-    reset: bool,
-    entries: Vec<(EventId, Bytes)>,
-    /// The newest id given out when the history was read.
-    horizon: Option<EventId>,
+/// What `start` needs to spawn the reader: where the stream stood at connection, its
+/// connection, and the runtime to run on.
+struct Pending {
+    position: reader::Position,
+    connection: MultiplexedConnection,
+    runtime: tokio::runtime::Handle,
 }
 
-/// Connects, reads where the stream stands and starts the reader and presence tasks.
-pub(super) async fn connect(config: Arc<Config>, settings: RedisBackend) -> Result<Hub, HubError> {
+/// Connects and reads where the stream stands; [`Backend::start`] starts the reader and
+/// presence tasks.
+pub(crate) async fn connect(
+    limits: HistoryLimits,
+    settings: RedisBackend,
+) -> Result<Arc<Backplane>, HubError> {
     let Ok(runtime) = tokio::runtime::Handle::try_current() else {
         return Err(BackendError::new(
             BackendErrorKind::Config,
@@ -258,11 +266,11 @@ pub(super) async fn connect(config: Arc<Config>, settings: RedisBackend) -> Resu
         )
         .into());
     };
-    let limits = config.limits;
     let max_age_ms = limits
         .age
         .map_or(0, |age| u64::try_from(age.as_millis()).unwrap_or(u64::MAX));
-    let plane = Arc::new(Backplane {
+    let plane = Arc::new_cyclic(|me| Backplane {
+        me: me.clone(),
         keys: Keys::new(&settings.prefix),
         max_len: limits.len,
         trim: if limits.len < EXACT_TRIM_BELOW {
@@ -284,36 +292,32 @@ pub(super) async fn connect(config: Arc<Config>, settings: RedisBackend) -> Resu
             presence_count: Script::new(scripts::PRESENCE_COUNT),
             presence_list: Script::new(scripts::PRESENCE_LIST),
         },
+        pending: Mutex::new(None),
         settings,
     });
     let command = plane.connect_command().await.map_err(unavailable)?;
     plane.set_command(Some(command));
-    let reader = plane.connect_reader().await.map_err(unavailable)?;
+    let connection = plane.connect_reader().await.map_err(unavailable)?;
     let (info, _) = plane.read_snapshot("-", 0, &[]).await?;
     tracing::info!(
         stream = plane.keys.stream,
         last_id = info.last.map(|id| id.to_string()),
         "redis backplane connected"
     );
-
-    let mut shared = Shared::new(config);
-    shared.remote = Some(Arc::clone(&plane));
-    let shared = Arc::new(shared);
     let position = reader::Position {
         last: info.last.unwrap_or(EventId::ZERO),
         origin: info.origin,
     };
-    runtime.spawn(reader::read(
-        Arc::clone(&plane),
-        Arc::downgrade(&shared),
+    *lock(&plane.pending) = Some(Pending {
         position,
-        reader,
-    ));
-    runtime.spawn(reader::keep_presence(
-        Arc::clone(&plane),
-        Arc::downgrade(&shared),
-    ));
-    Ok(Hub { shared })
+        connection,
+        runtime,
+    });
+    Ok(plane)
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 fn unavailable(error: RedisError) -> HubError {
@@ -380,26 +384,10 @@ impl Backplane {
         }
     }
 
-    /// Stops the reader and presence tasks.
-    pub(super) fn stop(&self) {
-        self.cancel.cancel();
-    }
-
-    /// Publishes: one entry appended to the stream; the reader tasks deliver it everywhere,
-    /// this process included.
-    pub(super) async fn publish(
-        &self,
-        shared: &Shared,
-        topic: String,
-        events: Vec<Event>,
-    ) -> Result<EventId, HubError> {
-        if events.is_empty() {
-            return Err(HubError::NoEvents);
-        }
-        if shared.lock().closed {
-            return Err(HubError::Closed);
-        }
-        let template = crate::event::frame::template(events).ok_or(HubError::NoEvents)?;
+    /// Appends one entry to the stream; the reader tasks deliver it everywhere, this
+    /// process included.
+    async fn append(&self, publish: Publish) -> Result<EventId, HubError> {
+        let (topic, template) = publish.into_template();
         let mut connection = self.command()?;
         let reply: Value = self
             .scripts
@@ -414,88 +402,31 @@ impl Backplane {
             .invoke_async(&mut connection)
             .await
             .map_err(|e| self.failed(e))?;
-        let id = wire::parse_id(&reply).ok_or_else(|| protocol("publish gave no entry id"))?;
-        shared
-            .counters
-            .published
-            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        Ok(id)
+        wire::parse_id(&reply).ok_or_else(|| protocol("publish gave no entry id"))
     }
 
-    /// Subscribes: registers first, so live events queue up while the history is read, then
-    /// sets the history and the horizon up to which queued live events are duplicates.
-    pub(super) async fn subscribe(
-        &self,
-        shared: &Arc<Shared>,
-        topics: Vec<String>,
-        from: ResumeFrom,
-        last_event_id: Option<EventId>,
-    ) -> Result<Subscription, HubError> {
-        let (queue, new_topics) = {
-            let mut state = shared.lock();
-            if state.closed {
-                return Err(HubError::Closed);
-            }
-            let id = state.next_subscriber;
-            state.next_subscriber += 1;
-            let info = SubscriberInfo::new(id, topics.clone().into_boxed_slice(), last_event_id);
-            let queue = Arc::new(SubscriberQueue::new(info));
-            state.registry.insert(&queue);
-            let new_topics: Vec<&String> = topics
-                .iter()
-                .filter(|topic| state.registry.count(topic) == 1)
-                .collect();
-            let new_topics: Vec<String> = new_topics.into_iter().cloned().collect();
-            (queue, new_topics)
-        };
-        let mut subscription = Subscription::new(queue, Arc::clone(shared), false, Vec::new());
-        if !new_topics.is_empty() {
-            // Announced before the subscription is returned, so a direct message sent
-            // through another process right after the client connected finds it.
-            let changes: Vec<(&str, bool)> =
-                new_topics.iter().map(|t| (t.as_str(), true)).collect();
-            if let Err(error) = self.presence(&changes).await {
-                tracing::debug!(%error, "cannot announce topics now; the presence task retries");
-                self.presence_changed(&new_topics);
-            }
-        }
-        if from != ResumeFrom::Live {
-            match self.snapshot(&topics, from).await {
-                Ok(snapshot) => {
-                    subscription.resume(snapshot.reset, snapshot.entries, snapshot.horizon);
-                }
-                Err(error) => {
-                    // Never announced to the hooks: take it out without calling them.
-                    let queue = subscription.queue();
-                    if shared.lock().registry.remove(queue) {
-                        self.presence_changed(queue.info().topics());
-                    }
-                    return Err(error);
-                }
-            }
-        }
-        if let Some(hook) = &shared.config.on_subscribe {
-            hook(subscription.info());
-        }
-        Ok(subscription)
-    }
-
-    /// What a subscriber starting at `from` receives before live events.
-    async fn snapshot(&self, topics: &[String], from: ResumeFrom) -> Result<Snapshot, HubError> {
+    /// The history of `topics` from `from`, and what Redis knows about the stream.
+    async fn history_of(&self, topics: &[String], from: Start) -> Result<History, HubError> {
         let start = match from {
-            ResumeFrom::After(after) => format!("({}", wire::stream_id(after)),
-            ResumeFrom::Live | ResumeFrom::Start => "-".to_owned(),
+            Start::After(after) => format!("({}", wire::stream_id(after)),
+            Start::Oldest => "-".to_owned(),
         };
-        let (mut info, mut entries) = self.read_snapshot(&start, self.max_len, topics).await?;
-        let decision = wire::decide(from, &info);
-        if decision == Decision::Future {
-            (info, entries) = self.read_snapshot("-", self.max_len, topics).await?;
+        let (info, entries) = self.read_snapshot(&start, self.max_len, topics).await?;
+        Ok(History::new(entries)
+            .origin(info.origin)
+            .last(info.last)
+            .complete(wire::complete(from, &info)))
+    }
+
+    /// Announces topics that got their first local subscriber before the subscription is
+    /// returned, so a direct message sent through another process right after the client
+    /// connected finds it.
+    async fn announce(&self, topics: &[String]) {
+        let changes: Vec<(&str, bool)> = topics.iter().map(|t| (t.as_str(), true)).collect();
+        if let Err(error) = self.presence(&changes).await {
+            tracing::debug!(%error, "cannot announce topics now; the presence task retries");
+            self.presence_changed(topics);
         }
-        Ok(Snapshot {
-            reset: decision != Decision::Exact,
-            entries,
-            horizon: info.last,
-        })
     }
 
     /// Runs the snapshot script: where the stream stands, and up to `limit` entries of
@@ -550,7 +481,7 @@ impl Backplane {
 
     /// Notes that the local subscriber count of these topics may have gone to zero or from
     /// zero: the presence task announces or withdraws them.
-    pub(super) fn presence_changed(&self, topics: &[String]) {
+    fn presence_changed(&self, topics: &[String]) {
         {
             let mut dirty = self.dirty.lock().unwrap_or_else(PoisonError::into_inner);
             dirty.extend(topics.iter().cloned());
@@ -558,7 +489,7 @@ impl Backplane {
         self.wake.notify_one();
     }
 
-    pub(super) async fn is_subscribed_anywhere(&self, topic: &str) -> Result<bool, HubError> {
+    async fn subscribed_anywhere(&self, topic: &str) -> Result<bool, HubError> {
         let mut connection = self.command()?;
         let count: i64 = self
             .scripts
@@ -570,7 +501,7 @@ impl Backplane {
         Ok(count > 0)
     }
 
-    pub(super) async fn topics_anywhere(&self) -> Result<Vec<String>, HubError> {
+    async fn announced_topics(&self) -> Result<Vec<String>, HubError> {
         let mut connection = self.command()?;
         self.scripts
             .presence_list
@@ -610,9 +541,64 @@ fn parse_snapshot(reply: &Value) -> Option<(StreamInfo, Vec<(EventId, Bytes)>)> 
     for pair in entries.chunks_exact(2).rev() {
         let id = wire::parse_id(&pair[0])?;
         let template = wire::bytes(&pair[1])?;
-        out.push((id, crate::event::frame::fill(template, &id.into())));
+        out.push((id, fill_template(template, id)));
     }
     Some((info, out))
+}
+
+impl Backend for Backplane {
+    fn start(&self, fanout: Fanout) {
+        let (Some(plane), Some(pending)) = (self.me.upgrade(), lock(&self.pending).take()) else {
+            return;
+        };
+        let Pending {
+            position,
+            connection,
+            runtime,
+        } = pending;
+        runtime.spawn(reader::read(
+            Arc::clone(&plane),
+            fanout.clone(),
+            position,
+            connection,
+        ));
+        runtime.spawn(reader::keep_presence(plane, fanout));
+    }
+
+    fn publish(&self, publish: Publish) -> BoxFuture<'_, Result<EventId, HubError>> {
+        self.append(publish).boxed()
+    }
+
+    fn history<'a>(
+        &'a self,
+        topics: &'a [String],
+        from: Start,
+    ) -> BoxFuture<'a, Result<History, HubError>> {
+        self.history_of(topics, from).boxed()
+    }
+
+    fn topics_added<'a>(&'a self, topics: &'a [String]) -> BoxFuture<'a, ()> {
+        self.announce(topics).boxed()
+    }
+
+    fn topics_removed(&self, topics: &[String]) {
+        self.presence_changed(topics);
+    }
+
+    fn is_subscribed_anywhere<'a>(
+        &'a self,
+        topic: &'a str,
+    ) -> BoxFuture<'a, Result<bool, HubError>> {
+        self.subscribed_anywhere(topic).boxed()
+    }
+
+    fn topics_anywhere(&self) -> BoxFuture<'_, Result<Vec<String>, HubError>> {
+        self.announced_topics().boxed()
+    }
+
+    fn close(&self) {
+        self.cancel.cancel();
+    }
 }
 
 impl fmt::Debug for Backplane {

@@ -1,18 +1,19 @@
 //! The two tasks each process runs for a shared hub: the reader, which feeds the local fan-out
 //! from the stream and reconnects to Redis, and the presence task.
 //!
-//! Both hold the hub weakly and end when it is closed or dropped.
+//! Both reach the hub through its [`Fanout`] and end when it is closed or dropped.
 
 use std::hash::BuildHasher as _;
 use std::sync::atomic::Ordering;
-use std::sync::{Arc, PoisonError, Weak};
+use std::sync::{Arc, PoisonError};
 use std::time::Duration;
 
 use redis::Value;
 use redis::aio::MultiplexedConnection;
 use tokio::time::Instant;
 
-use super::super::{EventId, Shared};
+use super::super::super::EventId;
+use super::super::{Fanout, fill_template};
 use super::{Backplane, READ_BATCH, READ_BLOCK, RedisBackend, wire};
 
 /// Where the reader is in the stream.
@@ -28,7 +29,7 @@ pub(super) struct Position {
 /// reconnecting with backoff whenever Redis is lost.
 pub(super) async fn read(
     plane: Arc<Backplane>,
-    hub: Weak<Shared>,
+    fanout: Fanout,
     mut position: Position,
     connection: MultiplexedConnection,
 ) {
@@ -37,7 +38,7 @@ pub(super) async fn read(
     let mut connection = Some(connection);
     let mut connected = true;
     loop {
-        if plane.cancel.is_cancelled() || hub.strong_count() == 0 {
+        if plane.cancel.is_cancelled() || !fanout.is_open() {
             return;
         }
         let attempt = async {
@@ -78,23 +79,17 @@ pub(super) async fn read(
                             "redis stream was lost; subscribers get the reset event"
                         );
                         position.last = EventId::ZERO;
-                        let Some(shared) = hub.upgrade() else { return };
-                        shared.reset_all();
+                        fanout.reset_all();
                         // What was read came from the old position: read the new stream
                         // from its beginning instead.
                         continue;
                     }
                 }
-                let Some(shared) = hub.upgrade() else { return };
                 for entry in entries {
                     position.last = entry.id;
                     if let Some((topic, template)) = entry.content {
-                        let frame = crate::event::frame::fill(&template, &entry.id.into());
-                        let state = shared.lock();
-                        if state.closed {
-                            return;
-                        }
-                        shared.deliver(state, &topic, entry.id, &frame);
+                        let frame = fill_template(&template, entry.id);
+                        drop(fanout.deliver(&topic, entry.id, frame));
                     }
                 }
             }
@@ -148,7 +143,7 @@ async fn read_once(
 /// Keeps this process's presence in Redis: announces topics that gained their first local
 /// subscriber, withdraws those that lost their last, and renews all of them every third of
 /// [`RedisBackend::PRESENCE_TTL`] (and at once when Redis comes back).
-pub(super) async fn keep_presence(plane: Arc<Backplane>, hub: Weak<Shared>) {
+pub(super) async fn keep_presence(plane: Arc<Backplane>, fanout: Fanout) {
     let every = RedisBackend::PRESENCE_TTL / 3;
     let mut next_refresh = Instant::now() + every;
     loop {
@@ -157,28 +152,23 @@ pub(super) async fn keep_presence(plane: Arc<Backplane>, hub: Weak<Shared>) {
             () = plane.wake.notified() => {}
             () = tokio::time::sleep_until(next_refresh) => {}
         }
-        let Some(shared) = hub.upgrade() else { return };
+        if !fanout.is_open() {
+            return;
+        }
         let mut topics =
             std::mem::take(&mut *plane.dirty.lock().unwrap_or_else(PoisonError::into_inner));
         let refresh =
             plane.refresh_all.swap(false, Ordering::Relaxed) || Instant::now() >= next_refresh;
-        let changes: Vec<(String, bool)> = {
-            let state = shared.lock();
-            if state.closed {
-                return;
-            }
-            if refresh {
-                topics.extend(state.registry.topics().cloned());
-            }
-            topics
-                .into_iter()
-                .map(|topic| {
-                    let present = state.registry.count(&topic) > 0;
-                    (topic, present)
-                })
-                .collect()
-        };
-        drop(shared);
+        if refresh {
+            topics.extend(fanout.topics());
+        }
+        let changes: Vec<(String, bool)> = topics
+            .into_iter()
+            .map(|topic| {
+                let present = fanout.has_subscribers(&topic);
+                (topic, present)
+            })
+            .collect();
         if refresh {
             next_refresh = Instant::now() + every;
         }

@@ -8,8 +8,8 @@
 use bytes::Bytes;
 use redis::Value;
 
-use super::super::EventId;
-use super::super::backend::ResumeFrom;
+use super::super::super::EventId;
+use super::super::Start;
 
 /// The entry field holding the topic.
 pub(super) const TOPIC_FIELD: &str = "t";
@@ -106,49 +106,20 @@ pub(super) struct StreamInfo {
     pub(super) overflow: bool,
 }
 
-/// Whether a subscriber starting at `from` can resume exactly.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum Decision {
-    /// The entries after the resume point are exactly what the subscriber missed.
-    Exact,
-    /// The subscriber missed events the stream no longer holds: the reset event, then the
-    /// retained entries after its id.
-    Reset,
-    /// The id is newer than anything the stream gave (Redis lost its data, or the id is made
-    /// up): the reset event, then every retained entry.
-    Future,
-}
-
-/// Decides as the in-memory backend does, from what Redis knows: an id resumes exactly when
-/// it belongs to this incarnation of the stream, is not from the future, and nothing newer
-/// than it was trimmed away. Trimming removes the oldest entries, so the entries from the
-/// first one on are all there; an id older than the first one resumes exactly only if nothing
-/// was ever trimmed. In doubt it resets: a subscriber may get a reset it did not strictly need
-/// (its id is the newest entry trimmed away), never miss events silently.
-pub(super) fn decide(from: ResumeFrom, info: &StreamInfo) -> Decision {
-    let after = match from {
-        ResumeFrom::Live | ResumeFrom::Start => return Decision::Exact,
-        ResumeFrom::After(after) => after,
-    };
-    let Some(last) = info.last else {
-        // Nothing was ever published here: the id comes from elsewhere.
-        return Decision::Reset;
-    };
-    if after > last {
-        return Decision::Future;
-    }
-    let of_this_stream = info.origin.is_some_and(|origin| after >= origin);
-    if !of_this_stream {
-        return Decision::Reset;
-    }
-    if after == last {
-        return Decision::Exact;
-    }
-    let all_after_retained = !info.trimmed || info.first.is_some_and(|first| after >= first);
-    if all_after_retained && !info.overflow {
-        Decision::Exact
-    } else {
-        Decision::Reset
+/// Whether the entries after the start point are all still in the stream: nothing was
+/// trimmed after it, and the read returned all of them. Trimming removes the oldest entries,
+/// so the entries from the first one on are all there; a point older than the first one is
+/// covered only if nothing was ever trimmed. In doubt, not complete: a subscriber may get a
+/// reset it did not strictly need (its id is the newest entry trimmed away), never miss
+/// events silently. (The hub judges the rest: `History::decide`.)
+pub(super) fn complete(from: Start, info: &StreamInfo) -> bool {
+    match from {
+        Start::Oldest => true,
+        Start::After(after) => {
+            let all_after_retained =
+                !info.trimmed || info.first.is_some_and(|first| after >= first);
+            all_after_retained && !info.overflow
+        }
     }
 }
 
@@ -206,8 +177,7 @@ mod tests {
     }
 
     #[test]
-    fn decides_like_the_memory_backend() {
-        use Decision::*;
+    fn complete_when_nothing_after_the_point_is_missing() {
         let info = StreamInfo {
             origin: Some(id(100, 0)),
             last: Some(id(200, 0)),
@@ -215,44 +185,32 @@ mod tests {
             first: Some(id(160, 0)),
             overflow: false,
         };
-        let after = |n| ResumeFrom::After(id(n, 0));
-        assert_eq!(decide(ResumeFrom::Start, &info), Exact);
-        assert_eq!(decide(after(160), &info), Exact);
-        assert_eq!(decide(after(170), &info), Exact);
-        assert_eq!(decide(after(200), &info), Exact);
-        assert_eq!(
-            decide(after(159), &info),
-            Reset,
-            "older than what is retained"
-        );
-        assert_eq!(decide(after(99), &info), Reset, "from before this stream");
-        assert_eq!(decide(after(201), &info), Future);
+        let after = |n| Start::After(id(n, 0));
+        assert!(complete(Start::Oldest, &info));
+        assert!(complete(after(160), &info));
+        assert!(complete(after(170), &info));
+        assert!(!complete(after(159), &info), "older than what is retained");
         let overflow = StreamInfo {
             overflow: true,
             ..info
         };
-        assert_eq!(
-            decide(after(180), &overflow),
-            Reset,
+        assert!(
+            !complete(after(180), &overflow),
             "further behind than the history"
         );
-        let no_stream = StreamInfo::default();
-        assert_eq!(decide(after(1), &no_stream), Reset);
-        assert_eq!(decide(ResumeFrom::Start, &no_stream), Exact);
-        // Nothing ever trimmed: any id of this stream is exact.
+        // Nothing ever trimmed: any id of this stream is covered.
         let untrimmed = StreamInfo {
             trimmed: false,
             first: Some(id(100, 0)),
             ..info
         };
-        assert_eq!(decide(after(100), &untrimmed), Exact);
-        assert_eq!(decide(after(150), &untrimmed), Exact);
-        // Everything trimmed (history 0): only the newest id is exact.
+        assert!(complete(after(100), &untrimmed));
+        assert!(complete(after(150), &untrimmed));
+        // Everything trimmed (history 0): nothing is covered.
         let empty = StreamInfo {
             first: None,
             ..info
         };
-        assert_eq!(decide(after(200), &empty), Exact);
-        assert_eq!(decide(after(199), &empty), Reset);
+        assert!(!complete(after(199), &empty));
     }
 }
