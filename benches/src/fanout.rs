@@ -108,8 +108,8 @@ const TOPIC: &str = "bench";
 
 type Message = (u64, String);
 
-async fn hub_events(State(hub): State<sse_axum::Hub>) -> axum::response::Response {
-    match hub.subscribe(sse_axum::Subscribe::new([TOPIC])).await {
+async fn hub_events(State(hub): State<sse_axum::hub::Hub>) -> axum::response::Response {
+    match hub.subscribe(sse_axum::hub::Subscribe::new([TOPIC])).await {
         Ok(subscription) => subscription.into_response(),
         Err(error) => (http_status_500(), error.to_string()).into_response(),
     }
@@ -137,7 +137,7 @@ async fn broadcast_events(
 }
 
 enum Publisher {
-    Hub(sse_axum::Hub),
+    Hub(sse_axum::hub::Hub),
     Broadcast(tokio::sync::broadcast::Sender<Message>),
     Raw(RawSockets),
 }
@@ -237,7 +237,7 @@ pub async fn serve(kind: ServerKind) -> std::io::Result<()> {
     let port = listener.local_addr()?.port();
     let publisher = match kind {
         ServerKind::Hub | ServerKind::HubHttp1 => {
-            let hub = sse_axum::Hub::builder()
+            let hub = sse_axum::hub::Hub::builder()
                 .keep_alive(sse_axum::KeepAlive::disabled())
                 .build();
             let app = Router::new()
@@ -796,18 +796,18 @@ pub struct InProcess {
     pub cpu_us_per_delivery: f64,
 }
 
-/// The hub's own share of the fan-out: `subscribers` response bodies of [`sse_axum::Hub`]
+/// The hub's own share of the fan-out: `subscribers` response bodies of [`sse_axum::hub::Hub`]
 /// subscriptions polled in this process, without sockets or HTTP; `events` published at `rate`
 /// per second, the latency taken from the same timestamps as [`run`].
 pub async fn in_process(subscribers: usize, events: u64, rate: u64) -> InProcess {
     use http_body_util::BodyExt as _;
 
-    let hub = sse_axum::Hub::builder()
+    let hub = sse_axum::hub::Hub::builder()
         .keep_alive(sse_axum::KeepAlive::disabled())
         .build();
     let mut tasks = Vec::with_capacity(subscribers);
     for _ in 0..subscribers {
-        let Ok(subscription) = hub.subscribe(sse_axum::Subscribe::new([TOPIC])).await else {
+        let Ok(subscription) = hub.subscribe(sse_axum::hub::Subscribe::new([TOPIC])).await else {
             break;
         };
         let mut body = subscription.into_response().into_body();

@@ -184,6 +184,15 @@ impl fmt::Display for LastEventId {
     }
 }
 
+impl std::ops::Deref for LastEventId {
+    type Target = str;
+
+    /// The id as text, so `id.parse::<u64>()` and `&*id` work directly.
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
 impl AsRef<str> for LastEventId {
     fn as_ref(&self) -> &str {
         &self.0

@@ -44,7 +44,7 @@
 //!   hub's frames are written by the same code). It cannot break a stream: multi-line data and
 //!   comments are split the way clients split them (`\r\n`, `\r`, `\n` each end one line), and
 //!   the event type and id are [`EventType`] and [`Id`], values checked once when they are made
-//!   (`from_static` for literals, `From<u64>` and from the hub's [`EventId`], a fallible `new`
+//!   (`from_static` for literals, `From<u64>` and from the hub's [`EventId`](hub::EventId), a fallible `new`
 //!   for text), so setting them cannot fail; `try_event`/`try_id` take text and refuse a line
 //!   break with an [`EventError`] instead of a panic.
 //! - [`SseStream`]: the responder, from any stream of events ([`SseStream::new`]) or fed by an
@@ -78,9 +78,6 @@ pub mod serve;
 mod stream;
 
 pub use event::{Event, EventError, EventType, Id};
-pub use hub::{
-    EventId, Hub, HubBuilder, HubError, HubStats, SlowConsumerPolicy, Subscribe, Subscription,
-};
 pub use last_event_id::{
     LAST_EVENT_ID, LAST_EVENT_ID_QUERY, LastEventId, LastEventIdConfig, LastEventIdRejection,
     LastEventIdRejectionReason,

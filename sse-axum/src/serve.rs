@@ -4,7 +4,7 @@
 //! machinery to detect and speak both. An event stream is a long-lived HTTP/1.1 response (what
 //! browsers' `EventSource` and most clients use over plain TCP), and a server with thousands of
 //! them open pays that on each: measured with `compare` in `benches/`, an idle subscriber of a
-//! [`Hub`](crate::Hub) costs 19.5 KiB of server memory with `axum::serve` and 11.4 KiB with
+//! [`Hub`](crate::hub::Hub) costs 19.5 KiB of server memory with `axum::serve` and 11.4 KiB with
 //! [`serve_http1`], which uses hyper's HTTP/1 connection builder directly.
 
 use std::fmt;
@@ -39,7 +39,7 @@ use tower_service::Service as _;
 /// - [`ServeHttp1::with_graceful_shutdown`]: stop accepting when a signal fires, then wait for
 ///   the open connections to finish. Open event streams only finish when they end, so give
 ///   the same signal to [`SseLayer::graceful_shutdown`](crate::SseLayer::graceful_shutdown)
-///   (or close the [`Hub`](crate::Hub)).
+///   (or close the [`Hub`](crate::hub::Hub)).
 ///
 /// HTTP/2 requests are not answered: use `axum::serve` where clients need HTTP/2 without TLS
 /// termination in front.

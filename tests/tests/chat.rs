@@ -7,7 +7,8 @@ use std::time::Duration;
 use chat_example::Config;
 use reqwest::{StatusCode, Url};
 use serde_json::Value;
-use sse_axum::{Event, Hub};
+use sse_axum::Event;
+use sse_axum::hub::Hub;
 use sse_tests::{RawSse, SseConnection, TestServer};
 
 /// Query parameters as (name, value) pairs.

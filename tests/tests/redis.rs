@@ -13,7 +13,8 @@ use reqwest::{StatusCode, Url};
 use sse_axum::hub::{
     BackendErrorKind, FrameKind, Hub, HubError, RedisBackend, Subscribe, Subscription,
 };
-use sse_axum::{Event, EventId};
+use sse_axum::Event;
+use sse_axum::hub::EventId;
 use sse_tests::{RedisServer, SseConnection, TestServer};
 
 #[allow(unreachable_pub, dead_code)]

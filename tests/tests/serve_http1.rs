@@ -11,7 +11,8 @@ use axum::http::StatusCode;
 use axum::response::IntoResponse as _;
 use axum::routing::get;
 use futures_util::StreamExt as _;
-use sse_axum::{Hub, SseLayer, Subscribe};
+use sse_axum::SseLayer;
+use sse_axum::hub::{Hub, Subscribe};
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio_util::sync::CancellationToken;
 

@@ -23,6 +23,12 @@
 //! (see [`Hub::is_subscribed_anywhere`]), and `GET /chat/users` lists the users of all of
 //! them. While Redis is unreachable, sending answers 503.
 //!
+//! User names go through one rule wherever they enter ([`normalize_name`]: NFC, trimmed, no
+//! invisible, control, bidi or compatibility characters). The binary puts the router behind
+//! [`AllowedHosts`], which answers 421 to a `Host` that is not the server's own (DNS
+//! rebinding). In this open mode a name is not an identity: whoever connects as `hertz` gets
+//! `hertz`'s direct messages, replayed ones included.
+//!
 //! ```no_run
 //! # async fn demo() -> std::io::Result<()> {
 //! let config = chat_example::Config::default();
@@ -37,7 +43,9 @@
     warn(clippy::unwrap_used, clippy::expect_used, clippy::panic)
 )]
 
+mod host;
 mod message;
+mod name;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -49,10 +57,13 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use bytes::Bytes;
 use sse_axum::hub::RedisBackend;
-use sse_axum::{Event, Hub, HubError, LastEventId, SseLayer, Subscribe};
+use sse_axum::hub::{Hub, HubError, Subscribe};
+use sse_axum::{Event, LastEventId, SseLayer};
 use tokio_util::sync::CancellationToken;
 
+pub use host::{AllowedHosts, PublicHost};
 pub use message::{ChatMessage, MessageKind, rfc3339_now, rfc3339_utc};
+pub use name::{NameError, normalize_name};
 
 /// The hub topic every connection subscribes to for broadcasts.
 pub const BROADCAST_TOPIC: &str = "broadcast";
@@ -84,7 +95,7 @@ pub struct Config {
     /// The largest message in bytes of UTF-8 (`--max-message`); larger ones get
     /// `413 Payload Too Large`. Default 4096.
     pub max_message_bytes: usize,
-    /// The longest user name in characters; default 64.
+    /// The longest user name in characters (after [`normalize_name`]); default 64.
     pub max_name_chars: usize,
     /// Cancelled on shutdown: every open stream then ends, so a graceful shutdown does not
     /// wait for clients that never hang up.
@@ -231,21 +242,14 @@ impl Params {
         }
     }
 
-    /// A required user name: non-empty, not too long, no control characters.
-    fn user(&self, name: &str, config: &Config) -> Result<&str, Refusal> {
-        let value = self.required(name)?;
-        if value.chars().count() > config.max_name_chars {
-            return Err(bad_request(format!(
-                "parameter {name} is longer than {} characters",
-                config.max_name_chars
-            )));
-        }
-        if value.chars().any(char::is_control) {
-            return Err(bad_request(format!(
-                "parameter {name} contains a control character"
-            )));
-        }
-        Ok(value)
+    /// A required user name, as [`normalize_name`] makes it (the name to use from then on).
+    fn user(&self, name: &str, config: &Config) -> Result<String, Refusal> {
+        let value = self
+            .0
+            .get(name)
+            .ok_or_else(|| bad_request(format!("missing parameter: {name}")))?;
+        normalize_name(value, config.max_name_chars)
+            .map_err(|e| bad_request(format!("parameter {name} {e}")))
     }
 
     /// The message: non-empty and within the size limit.
@@ -268,11 +272,11 @@ async fn stream(
 ) -> Result<Response, Refusal> {
     let params = Params(query);
     let username = params.user("username", &state.config)?;
-    let request = Subscribe::new([BROADCAST_TOPIC.to_owned(), user_topic(username)])
+    let request = Subscribe::new([BROADCAST_TOPIC.to_owned(), user_topic(&username)])
         .last_event_id(last_event_id.clone());
     let subscription = state.hub.subscribe(request).await.map_err(hub_error)?;
     tracing::info!(
-        user = username,
+        user = %username,
         last_event_id = last_event_id.as_ref().map(LastEventId::as_str),
         "connected"
     );
@@ -287,7 +291,7 @@ async fn broadcast(
     let params = Params::new(query, &body)?;
     let from = params.user("from", &state.config)?;
     let message = params.message(&state.config)?;
-    publish(&state, MessageKind::Broadcast, from, "", message).await
+    publish(&state, MessageKind::Broadcast, &from, "", message).await
 }
 
 async fn direct(
@@ -301,7 +305,7 @@ async fn direct(
     let message = params.message(&state.config)?;
     let connected = state
         .hub
-        .is_subscribed_anywhere(&user_topic(to))
+        .is_subscribed_anywhere(&user_topic(&to))
         .await
         .map_err(hub_error)?;
     if !connected {
@@ -310,7 +314,7 @@ async fn direct(
             format!("user {to} is not connected"),
         ));
     }
-    publish(&state, MessageKind::Direct, from, to, message).await
+    publish(&state, MessageKind::Direct, &from, &to, message).await
 }
 
 async fn publish(

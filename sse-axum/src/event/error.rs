@@ -2,7 +2,8 @@
 
 use std::fmt;
 
-/// Why an [`Event`] setter refused its input.
+/// Why an [`Event`](super::Event) value was refused: an event type or id that would break its
+/// line, or data that could not be serialized.
 #[derive(Debug)]
 #[non_exhaustive]
 pub enum EventError {

@@ -71,7 +71,7 @@ impl EventType {
 /// The value of an event's `id:` field: text without `\r`, `\n` or NUL (clients ignore an id
 /// with NUL).
 ///
-/// Numbers and the hub's [`EventId`](crate::EventId)s convert without a check, since they are
+/// Numbers and the hub's [`EventId`](crate::hub::EventId)s convert without a check, since they are
 /// always valid:
 ///
 /// ```
@@ -243,8 +243,8 @@ macro_rules! id_from_number {
 
 id_from_number!(u8, u16, u32, u64, u128, usize, i32, i64);
 
-impl From<crate::EventId> for Id {
-    fn from(value: crate::EventId) -> Self {
+impl From<crate::hub::EventId> for Id {
+    fn from(value: crate::hub::EventId) -> Self {
         Self(Cow::Owned(value.to_string()))
     }
 }
@@ -266,7 +266,7 @@ mod tests {
         ));
         assert_eq!(Id::from(7_u32), "7");
         assert_eq!(Id::from(-3_i64).as_str(), "-3");
-        assert_eq!(Id::from(crate::EventId::new(5, 2)).as_str(), "5-2");
+        assert_eq!(Id::from(crate::hub::EventId::new(5, 2)).as_str(), "5-2");
         const T: EventType = EventType::from_static("tick");
         assert_eq!(format!("{T} {T:?}"), "tick \"tick\"");
     }

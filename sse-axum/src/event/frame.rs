@@ -79,8 +79,8 @@ mod tests {
             ]
         };
         for id in [
-            Id::from(crate::EventId::new(1_700_000_000_000, 0)),
-            Id::from(crate::EventId::new(1_700_000_000_000, 7)),
+            Id::from(crate::hub::EventId::new(1_700_000_000_000, 0)),
+            Id::from(crate::hub::EventId::new(1_700_000_000_000, 7)),
         ] {
             let template = template(events()).unwrap();
             assert_eq!(fill(&template, &id), encode(events(), &id).unwrap());

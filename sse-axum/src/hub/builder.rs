@@ -165,8 +165,8 @@ impl HubBuilder {
     /// # #[derive(Debug)] struct Mine;
     /// # impl sse_axum::hub::backend::Backend for Mine {
     /// #     fn start(&self, _: sse_axum::hub::backend::Fanout) {}
-    /// #     fn publish(&self, _: sse_axum::hub::backend::Publish) -> futures_util::future::BoxFuture<'_, Result<sse_axum::EventId, sse_axum::HubError>> { Box::pin(async { Err(sse_axum::HubError::Closed) }) }
-    /// #     fn history<'a>(&'a self, _: &'a [String], _: sse_axum::hub::backend::Start) -> futures_util::future::BoxFuture<'a, Result<sse_axum::hub::backend::History, sse_axum::HubError>> { Box::pin(async { Ok(Default::default()) }) }
+    /// #     fn publish(&self, _: sse_axum::hub::backend::Publish) -> futures_util::future::BoxFuture<'_, Result<sse_axum::hub::EventId, sse_axum::hub::HubError>> { Box::pin(async { Err(sse_axum::hub::HubError::Closed) }) }
+    /// #     fn history<'a>(&'a self, _: &'a [String], _: sse_axum::hub::backend::Start) -> futures_util::future::BoxFuture<'a, Result<sse_axum::hub::backend::History, sse_axum::hub::HubError>> { Box::pin(async { Ok(Default::default()) }) }
     /// #     fn close(&self) {}
     /// # }
     /// let hub = Hub::builder().subscriber_queue(64).build_with(Mine);

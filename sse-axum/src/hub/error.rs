@@ -2,6 +2,9 @@
 
 use std::fmt;
 
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+
 use super::ParseEventIdError;
 
 /// Why [`Hub::publish`](super::Hub::publish) or [`Hub::subscribe`](super::Hub::subscribe)
@@ -57,6 +60,77 @@ impl std::error::Error for HubError {
             Self::Backend(error) => Some(error),
             _ => None,
         }
+    }
+}
+
+impl HubError {
+    /// The HTTP status a handler answers with: 400 for what the client sent (a
+    /// `Last-Event-ID` that is not ours, no topic), 503 when the hub is closed or its backend
+    /// unavailable (retrying later can succeed), 500 otherwise.
+    ///
+    /// ```
+    /// use axum::http::StatusCode;
+    /// use sse_axum::hub::HubError;
+    ///
+    /// assert_eq!(HubError::Closed.status(), StatusCode::SERVICE_UNAVAILABLE);
+    /// assert_eq!(HubError::NoTopics.status(), StatusCode::BAD_REQUEST);
+    /// ```
+    #[must_use]
+    pub fn status(&self) -> StatusCode {
+        match self {
+            Self::InvalidLastEventId(_) | Self::NoTopics => StatusCode::BAD_REQUEST,
+            Self::Closed => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Backend(error) if error.kind() == BackendErrorKind::Unavailable => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
+            _ => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+}
+
+/// Seconds a client is asked to wait with a 503: long enough for a restart or a Redis
+/// failover, short enough that a browser user does not notice.
+const RETRY_AFTER_SECS: &str = "5";
+
+/// The error as an HTTP answer, so a handler can return `Result<Subscription, HubError>`:
+/// the [`status`](HubError::status) with a plain-text message (`Retry-After` on 503); a 500 is
+/// logged with its cause and answered without it (it may name internals).
+///
+/// ```
+/// use axum::{Router, extract::State, routing::get};
+/// use sse_axum::LastEventId;
+/// use sse_axum::hub::{Hub, HubError, Subscribe, Subscription};
+///
+/// async fn events(
+///     State(hub): State<Hub>,
+///     last_event_id: Option<LastEventId>,
+/// ) -> Result<Subscription, HubError> {
+///     hub.subscribe(Subscribe::new(["news"]).last_event_id(last_event_id)).await
+/// }
+///
+/// let app: Router = Router::new().route("/events", get(events)).with_state(Hub::new());
+/// # drop(app);
+/// ```
+impl IntoResponse for HubError {
+    fn into_response(self) -> Response {
+        let status = self.status();
+        let message = if status == StatusCode::INTERNAL_SERVER_ERROR {
+            tracing::error!(error = %self, source = ?std::error::Error::source(&self), "hub failed");
+            "internal error".to_owned()
+        } else {
+            match std::error::Error::source(&self) {
+                Some(source) => format!("{self}: {source}"),
+                None => self.to_string(),
+            }
+        };
+        let mut response = (status, message).into_response();
+        if status == StatusCode::SERVICE_UNAVAILABLE {
+            response.headers_mut().insert(
+                header::RETRY_AFTER,
+                HeaderValue::from_static(RETRY_AFTER_SECS),
+            );
+        }
+        response
     }
 }
 

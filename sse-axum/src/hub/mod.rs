@@ -2,18 +2,17 @@
 //! receives them, resuming after its `Last-Event-ID` from a bounded history.
 //!
 //! ```
-//! use axum::{Router, extract::State, http::StatusCode, routing::get};
-//! use sse_axum::hub::{Hub, Subscribe, Subscription};
+//! use axum::{Router, extract::State, routing::get};
+//! use sse_axum::hub::{Hub, HubError, Subscribe, Subscription};
 //! use sse_axum::{Event, LastEventId};
 //!
+//! // A `HubError` answers HTTP itself: 400 for a bad `Last-Event-ID`, 503 when closed.
 //! async fn events(
 //!     State(hub): State<Hub>,
 //!     last_event_id: Option<LastEventId>,
-//! ) -> Result<Subscription, (StatusCode, String)> {
+//! ) -> Result<Subscription, HubError> {
 //!     let request = Subscribe::new(["broadcast", "user:alice"]).last_event_id(last_event_id);
-//!     hub.subscribe(request)
-//!         .await
-//!         .map_err(|error| (StatusCode::BAD_REQUEST, error.to_string()))
+//!     hub.subscribe(request).await
 //! }
 //!
 //! # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), sse_axum::hub::HubError> {
@@ -27,12 +26,12 @@
 //!
 //! # How it works
 //!
-//! Publishing encodes the event once, with the id the hub gives it, into one [`Bytes`] frame.
+//! Publishing encodes the event once, with the id the hub gives it, into one [`Bytes`](bytes::Bytes) frame.
 //! That frame (a reference count, never a copy) goes into the topic's history and into the
 //! bounded queue of each of this process's subscribers of the topic. No task runs per
 //! subscriber: the queue wakes the task serving the subscriber's response.
 //!
-//! Ids and history live behind one seam, the [`Backend`](backend::Backend) trait: in this
+//! Ids and history live behind one seam, the [`backend::Backend`] trait: in this
 //! process by default, in a Redis Stream shared by several processes with feature `redis`,
 //! or in an engine of your own ([`HubBuilder::build_with`]). The local fan-out is the same
 //! for all of them; [`backend`] describes the one trip a publish and a subscribe make.

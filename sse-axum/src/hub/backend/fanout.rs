@@ -20,7 +20,7 @@ pub struct Fanout {
 }
 
 /// What one delivery left to do: the hooks of subscribers it disconnected
-/// ([`SlowConsumerPolicy::Disconnect`](crate::SlowConsumerPolicy::Disconnect)). They run when
+/// ([`SlowConsumerPolicy::Disconnect`](crate::hub::SlowConsumerPolicy::Disconnect)). They run when
 /// it is dropped, so drop it after releasing your own locks (a hook may publish).
 #[must_use = "dropping it runs the hooks; hold it until your locks are released"]
 pub struct Delivery {
