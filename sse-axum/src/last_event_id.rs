@@ -27,8 +27,7 @@ pub const LAST_EVENT_ID_QUERY: &str = "lastEventId";
 /// [`LastEventIdRejection`].
 ///
 /// The limit is 1 KiB unless a [`LastEventIdConfig`] is present in the request extensions: add
-/// one with `axum::Extension(config)` as a layer, or with
-/// [`SseLayer::last_event_id_config`](crate::SseLayer::last_event_id_config).
+/// one with `axum::Extension(config)` as a layer, as axum configures its own extractors.
 ///
 /// # Example
 ///

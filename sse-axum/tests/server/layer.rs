@@ -3,7 +3,10 @@
 
 use std::time::Duration;
 
-use axum::{Router, http::header, routing::get};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use axum::{Extension, Router, http::header, routing::get};
 use futures_util::stream;
 use sse_axum::{Event, KeepAlive, LastEventId, LastEventIdConfig, SseLayer, SseStream};
 use tokio::{net::TcpListener, time::Instant};
@@ -184,13 +187,14 @@ async fn stream_limit_answers_503_with_retry_after() {
 }
 
 #[tokio::test]
-async fn layer_sets_the_last_event_id_limit() {
+async fn the_last_event_id_limit_is_an_extension_beside_the_layer() {
     let app = Router::new()
         .route(
             "/id",
             get(|id: LastEventId| async move { id.into_string() }),
         )
-        .layer(SseLayer::new().last_event_id_config(LastEventIdConfig::new().max_len(4)));
+        .layer(SseLayer::new())
+        .layer(Extension(LastEventIdConfig::new().max_len(4)));
     let addr = serve(app).await;
 
     let mut ok = RawResponse::get(addr, "/id", &[b"Last-Event-ID: 1234"]).await;
@@ -228,4 +232,45 @@ async fn clients_leaving_free_their_slot_and_connection_task() {
     drop(clients);
     eventually(|| layer.open_streams() == 0).await;
     eventually(|| metrics.num_alive_tasks() == baseline).await;
+}
+
+/// A request that asks for an event stream (`Accept: text/event-stream`, as `EventSource`
+/// sends) is refused before its handler runs, so a refused client costs the handler nothing;
+/// one that does not say so is still counted, and refused, by its response.
+#[tokio::test]
+async fn the_stream_limit_refuses_before_the_handler_runs() {
+    let calls = Arc::new(AtomicUsize::new(0));
+    let layer = SseLayer::new().max_streams(1);
+    let handler_calls = Arc::clone(&calls);
+    let app = Router::new()
+        .route(
+            "/sse",
+            get(move || {
+                handler_calls.fetch_add(1, Ordering::SeqCst);
+                never_ending()
+            }),
+        )
+        .layer(layer.clone());
+    let addr = serve(app).await;
+    let accept: &[&[u8]] = &[b"Accept: text/event-stream"];
+
+    let open = RawResponse::get(addr, "/sse", accept).await;
+    assert_eq!(open.status, 200);
+    assert_eq!((calls.load(Ordering::SeqCst), layer.open_streams()), (1, 1));
+
+    let refused = RawResponse::get(addr, "/sse", accept).await;
+    assert_eq!(refused.status, 503);
+    assert_eq!(calls.load(Ordering::SeqCst), 1, "the handler did not run");
+
+    // Without the header the layer can only tell by the response: the handler ran.
+    let refused = RawResponse::get(addr, "/sse", &[]).await;
+    assert_eq!(refused.status, 503);
+    assert_eq!(calls.load(Ordering::SeqCst), 2);
+    assert_eq!(layer.open_streams(), 1);
+
+    drop(open);
+    eventually(|| layer.open_streams() == 0).await;
+    let again = RawResponse::get(addr, "/sse", accept).await;
+    assert_eq!(again.status, 200);
+    assert_eq!(layer.open_streams(), 1);
 }
