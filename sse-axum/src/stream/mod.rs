@@ -7,12 +7,14 @@
 //! are written into one frame (up to [`MAX_BATCH`] bytes): a burst costs one buffer and one
 //! chunk of the HTTP body instead of one per event, and nothing ever waits for a batch to fill.
 
+mod body;
+mod channel;
+mod keep_alive;
+
 use std::{
     fmt,
-    future::Future,
     pin::Pin,
     task::{Context, Poll},
-    time::Duration,
 };
 
 use axum::{
@@ -20,18 +22,19 @@ use axum::{
     body::Body,
     response::{IntoResponse, Response},
 };
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 use futures_util::stream::Stream;
 use http::{HeaderValue, header};
-use http_body::Frame;
 use pin_project_lite::pin_project;
-use tokio::{
-    sync::mpsc,
-    time::{Instant, Sleep},
-};
+use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
 
 use crate::Event;
+
+pub use channel::{EventSender, SendError, TrySendError};
+pub use keep_alive::KeepAlive;
+
+use body::{Batch, SseBody};
 
 /// How many empty frames (events without any field) the body skips in one poll before it yields
 /// to the runtime, so a stream of empty events cannot monopolise a worker thread.
@@ -295,15 +298,7 @@ impl fmt::Debug for SseStream {
 
 impl IntoResponse for SseStream {
     fn into_response(self) -> Response {
-        let body = SseBody {
-            frames: self.frames,
-            keep_alive_frame: self.keep_alive.frame,
-            interval: self.keep_alive.interval,
-            next_keep_alive: None,
-            timer: None,
-            ended: None,
-            done: false,
-        };
+        let body = SseBody::new(self.frames, self.keep_alive);
         (
             [
                 (
@@ -321,340 +316,6 @@ impl IntoResponse for SseStream {
             .into_response()
     }
 }
-
-pin_project! {
-    /// The response body: passes frames on and adds keep-alive comments during silence.
-    struct SseBody {
-        frames: FrameSource,
-        keep_alive_frame: Bytes,
-        interval: Option<Duration>,
-        // When the next keep-alive is due; moved forward by every frame without touching the
-        // timer, which is only re-armed when it fires.
-        next_keep_alive: Option<Instant>,
-        #[pin]
-        timer: Option<Sleep>,
-        // The frame source ended (with an error or not) after the events of the frame just
-        // returned: what to return next.
-        ended: Option<Option<BoxError>>,
-        done: bool,
-    }
-}
-
-/// The frame being built from the items that are ready: one chunk of encoded bytes passed on
-/// without a copy, or a buffer the items are written into.
-#[derive(Default)]
-struct Batch {
-    /// A lone chunk of encoded bytes (only while `buf` is empty).
-    whole: Option<Bytes>,
-    buf: BytesMut,
-}
-
-impl Batch {
-    #[inline]
-    fn len(&self) -> usize {
-        self.whole.as_ref().map_or(0, Bytes::len) + self.buf.len()
-    }
-
-    /// The buffer to encode events into.
-    #[inline]
-    fn events_buf(&mut self) -> &mut BytesMut {
-        self.buf_with_room(0)
-    }
-
-    /// The buffer, holding the lone chunk if there was one, with room for `additional` bytes
-    /// more than that chunk.
-    #[inline]
-    fn buf_with_room(&mut self, additional: usize) -> &mut BytesMut {
-        if let Some(whole) = self.whole.take() {
-            self.buf.reserve(whole.len() + additional);
-            self.buf.extend_from_slice(&whole);
-        }
-        &mut self.buf
-    }
-
-    /// Adds encoded bytes to the frame; false if they were empty.
-    fn push_bytes(&mut self, bytes: Bytes) -> bool {
-        if bytes.is_empty() {
-            return false;
-        }
-        if self.whole.is_none() && self.buf.is_empty() {
-            self.whole = Some(bytes);
-            return true;
-        }
-        self.buf_with_room(bytes.len()).extend_from_slice(&bytes);
-        true
-    }
-
-    fn into_frame(self) -> Option<Bytes> {
-        match self.whole {
-            Some(whole) => Some(whole),
-            None if self.buf.is_empty() => None,
-            None => Some(self.buf.freeze()),
-        }
-    }
-}
-
-impl http_body::Body for SseBody {
-    type Data = Bytes;
-    type Error = BoxError;
-
-    fn poll_frame(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
-        let mut this = self.project();
-        if *this.done {
-            return Poll::Ready(None);
-        }
-        if let Some(end) = this.ended.take() {
-            *this.done = true;
-            return Poll::Ready(end.map(Err));
-        }
-        // Everything that is ready now goes into one frame; nothing waits for more.
-        let mut batch = Batch::default();
-        let stop = this.frames.as_mut().fill(cx, &mut batch);
-        let empty = batch.len() == 0;
-        match stop {
-            Stop::Full | Stop::Pending => {}
-            Stop::Yield if empty => {
-                cx.waker().wake_by_ref();
-                return Poll::Pending;
-            }
-            Stop::Yield => {}
-            Stop::End if empty => {
-                *this.done = true;
-                return Poll::Ready(None);
-            }
-            Stop::End => *this.ended = Some(None),
-            Stop::Error(error) if empty => {
-                *this.done = true;
-                return Poll::Ready(Some(Err(error)));
-            }
-            Stop::Error(error) => *this.ended = Some(Some(error)),
-        }
-        if let Some(frame) = batch.into_frame() {
-            if let Some(interval) = *this.interval {
-                *this.next_keep_alive = Some(Instant::now() + interval);
-            }
-            return Poll::Ready(Some(Ok(Frame::data(frame))));
-        }
-
-        let Some(interval) = *this.interval else {
-            return Poll::Pending;
-        };
-        let due = *this
-            .next_keep_alive
-            .get_or_insert_with(|| Instant::now() + interval);
-        loop {
-            let Some(mut timer) = this.timer.as_mut().as_pin_mut() else {
-                this.timer.set(Some(tokio::time::sleep_until(due)));
-                continue;
-            };
-            if timer.deadline() != due {
-                timer.as_mut().reset(due);
-            }
-            if timer.poll(cx).is_pending() {
-                return Poll::Pending;
-            }
-            *this.next_keep_alive = Some(Instant::now() + interval);
-            return Poll::Ready(Some(Ok(Frame::data(this.keep_alive_frame.clone()))));
-        }
-    }
-
-    fn is_end_stream(&self) -> bool {
-        self.done
-    }
-}
-
-/// Keep-alive comments for an [`SseStream`]: after `interval` without any event, the stream
-/// writes a comment, which clients ignore but proxies and load balancers see as traffic.
-/// Every event sent restarts the interval.
-///
-/// Writing also tells the server when a client has gone: a write to a closed connection fails,
-/// the response is dropped, and [`EventSender::send`] starts failing.
-///
-/// ```
-/// use std::time::Duration;
-/// use sse_axum::KeepAlive;
-///
-/// let default = KeepAlive::new(); // ":\n\n" after 15 s of silence
-/// let custom = KeepAlive::new().interval(Duration::from_secs(5)).text("ping");
-/// let off = KeepAlive::disabled();
-/// # drop((default, custom, off));
-/// ```
-#[derive(Clone, PartialEq, Eq)]
-#[must_use]
-pub struct KeepAlive {
-    interval: Option<Duration>,
-    frame: Bytes,
-}
-
-impl KeepAlive {
-    /// The default interval between keep-alive comments.
-    pub const DEFAULT_INTERVAL: Duration = Duration::from_secs(15);
-
-    /// Keep-alive with an empty comment (`:\n\n`) after 15 seconds of silence.
-    pub fn new() -> Self {
-        Self {
-            interval: Some(Self::DEFAULT_INTERVAL),
-            frame: Bytes::from_static(b":\n\n"),
-        }
-    }
-
-    /// No keep-alive comments at all.
-    pub fn disabled() -> Self {
-        Self {
-            interval: None,
-            frame: Bytes::from_static(b":\n\n"),
-        }
-    }
-
-    /// Sets the time without events after which a comment is sent. [`Duration::ZERO`] disables
-    /// keep-alive (rather than flooding the connection).
-    pub fn interval(mut self, interval: Duration) -> Self {
-        self.interval = (!interval.is_zero()).then_some(interval);
-        self
-    }
-
-    /// Sets the text of the keep-alive comment (empty by default). Text with line breaks becomes
-    /// several comment lines, like [`Event::comment`]. The comment is encoded here, once.
-    pub fn text(mut self, text: impl AsRef<str>) -> Self {
-        self.frame = Event::new().comment(text).to_bytes();
-        self
-    }
-
-    /// The interval, or `None` when keep-alive is disabled.
-    pub fn interval_duration(&self) -> Option<Duration> {
-        self.interval
-    }
-}
-
-impl Default for KeepAlive {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-impl fmt::Debug for KeepAlive {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("KeepAlive")
-            .field("interval", &self.interval)
-            .field("comment", &self.frame)
-            .finish()
-    }
-}
-
-/// The sending half of [`SseStream::channel`]. Cheap to clone; the stream ends when every clone
-/// is dropped.
-///
-/// Each event is encoded when it is sent, so the response body only passes bytes on.
-#[derive(Clone)]
-pub struct EventSender {
-    tx: mpsc::Sender<Bytes>,
-}
-
-impl EventSender {
-    /// Sends an event, waiting while the channel is full.
-    ///
-    /// # Errors
-    ///
-    /// [`SendError`] (holding the event) once the response has been dropped, which happens when
-    /// the client disconnects.
-    pub async fn send(&self, event: Event) -> Result<(), SendError> {
-        match self.tx.send(event.to_bytes()).await {
-            Ok(()) => Ok(()),
-            Err(_) => Err(SendError { event }),
-        }
-    }
-
-    /// Sends an event if there is room in the channel, without waiting.
-    ///
-    /// # Errors
-    ///
-    /// [`TrySendError::Full`] when the channel is full (the client reads slower than events are
-    /// produced) and [`TrySendError::Closed`] once the response has been dropped. Both hold the
-    /// event.
-    pub fn try_send(&self, event: Event) -> Result<(), TrySendError> {
-        match self.tx.try_send(event.to_bytes()) {
-            Ok(()) => Ok(()),
-            Err(mpsc::error::TrySendError::Full(_)) => Err(TrySendError::Full(event)),
-            Err(mpsc::error::TrySendError::Closed(_)) => Err(TrySendError::Closed(event)),
-        }
-    }
-
-    /// Resolves once the response has been dropped (the client disconnected, or the response was
-    /// never sent). Useful with `tokio::select!` in a producer that waits for something else.
-    ///
-    /// An idle connection is noticed at the latest when the next keep-alive comment fails to
-    /// be written.
-    pub fn closed(&self) -> impl Future<Output = ()> + Send + '_ {
-        self.tx.closed()
-    }
-
-    /// Whether the response has been dropped.
-    pub fn is_closed(&self) -> bool {
-        self.tx.is_closed()
-    }
-}
-
-impl fmt::Debug for EventSender {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("EventSender")
-            .field("closed", &self.is_closed())
-            .finish()
-    }
-}
-
-/// The error of [`EventSender::send`]: the response is gone. Holds the event that was not sent.
-#[derive(Debug)]
-pub struct SendError {
-    event: Event,
-}
-
-impl SendError {
-    /// The event that was not sent.
-    pub fn into_event(self) -> Event {
-        self.event
-    }
-}
-
-impl fmt::Display for SendError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("the event stream is closed")
-    }
-}
-
-impl std::error::Error for SendError {}
-
-/// The error of [`EventSender::try_send`]. Holds the event that was not sent.
-#[derive(Debug)]
-#[non_exhaustive]
-pub enum TrySendError {
-    /// The channel is full.
-    Full(Event),
-    /// The response is gone.
-    Closed(Event),
-}
-
-impl TrySendError {
-    /// The event that was not sent.
-    pub fn into_event(self) -> Event {
-        match self {
-            Self::Full(event) | Self::Closed(event) => event,
-        }
-    }
-}
-
-impl fmt::Display for TrySendError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::Full(_) => f.write_str("the event stream's channel is full"),
-            Self::Closed(_) => f.write_str("the event stream is closed"),
-        }
-    }
-}
-
-impl std::error::Error for TrySendError {}
 
 #[cfg(test)]
 mod tests {
