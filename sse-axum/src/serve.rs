@@ -3,9 +3,9 @@
 //! `axum::serve` answers HTTP/1 and HTTP/2 on every connection, so each connection carries the
 //! machinery to detect and speak both. An event stream is a long-lived HTTP/1.1 response (what
 //! browsers' `EventSource` and most clients use over plain TCP), and a server with thousands of
-//! them open pays that on each: measured with `compare` in `benches/`, an idle subscriber of a
-//! [`Hub`](crate::hub::Hub) costs 19.5 KiB of server memory with `axum::serve` and 11.4 KiB with
-//! [`serve_http1`], which uses hyper's HTTP/1 connection builder directly.
+//! them open pays that on each. [`serve_http1`] uses hyper's HTTP/1 connection builder directly,
+//! so an idle subscriber of a [`Hub`](crate::hub::Hub) costs markedly less server memory (the
+//! fan-out rows of `benches/README.md` measure both).
 
 use std::fmt;
 use std::future::{Future, IntoFuture, Pending, pending};

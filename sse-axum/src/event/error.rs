@@ -14,6 +14,7 @@ pub enum EventError {
     /// The id contains a NUL character; clients ignore such an id.
     NulInId,
     /// The value given to `Event::json_data` could not be serialized.
+    #[cfg_attr(docsrs, doc(cfg(feature = "json")))]
     #[cfg(feature = "json")]
     Json(serde_json::Error),
 }

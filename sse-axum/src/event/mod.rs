@@ -162,6 +162,7 @@ impl Event {
     ///
     /// [`EventError::Json`] when `value` cannot be serialized (for example a map with non-string
     /// keys).
+    #[cfg_attr(docsrs, doc(cfg(feature = "json")))]
     #[cfg(feature = "json")]
     pub fn json_data<T: serde::Serialize + ?Sized>(
         mut self,

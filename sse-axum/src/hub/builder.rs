@@ -197,6 +197,7 @@ impl HubBuilder {
     ///
     /// [`HubError::Backend`](super::HubError::Backend) when Redis cannot be reached now (so a misconfigured process
     /// fails at start; later outages are survived) or when there is no Tokio runtime.
+    #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
     #[cfg(feature = "redis")]
     pub async fn build_redis(self, redis: super::RedisBackend) -> Result<Hub, super::HubError> {
         let config = self.into_config();

@@ -12,7 +12,8 @@
 //!   did not set them;
 //! - **graceful shutdown**: when the [`CancellationToken`] given to
 //!   [`graceful_shutdown`](SseLayer::graceful_shutdown) is cancelled, every open event stream
-//!   passes on the events that are ready at once (up to 64), sends the optional
+//!   passes on what is ready at once (up to 64 body frames, each holding the events that
+//!   were ready together), sends the optional
 //!   [`final_event`](SseLayer::final_event) and ends cleanly, so
 //!   `axum::serve(..).with_graceful_shutdown(..)` returns instead of waiting for clients that
 //!   never hang up;
@@ -132,7 +133,7 @@ impl SseLayer {
     }
 
     /// Ends every open event stream cleanly once `token` is cancelled: events the stream has
-    /// ready at that moment are still sent (up to 64), then the
+    /// ready at that moment are still sent (up to 64 body frames), then the
     /// [`final_event`](Self::final_event), if any, then the body ends. Streams that start after
     /// the cancellation end at once in the same way.
     pub fn graceful_shutdown(self, token: CancellationToken) -> Self {
