@@ -87,6 +87,7 @@
 
 mod event;
 pub mod hub;
+mod jitter;
 mod last_event_id;
 pub mod layer;
 #[cfg_attr(docsrs, doc(cfg(feature = "serve")))]

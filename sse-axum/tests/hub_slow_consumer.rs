@@ -250,9 +250,17 @@ async fn a_client_that_stops_reading_is_disconnected_over_http() {
                     !tail.ends_with(b"\r\n0\r\n\r\n"),
                     "the reading client was disconnected after {events} events"
                 );
-                // Count event ends ("\n\n") without keeping the whole stream.
+                // Count event ends ("\n\n") without keeping the whole stream; the opening
+                // comment is not an event.
                 while let Some(at) = tail.windows(2).position(|w| w == b"\n\n") {
-                    events += 1;
+                    let segment = &tail[..at];
+                    let last_line = segment
+                        .iter()
+                        .rposition(|&b| b == b'\n')
+                        .map_or(0, |i| i + 1);
+                    if !segment[last_line..].starts_with(b":") {
+                        events += 1;
+                    }
                     tail.drain(..at + 2);
                 }
                 received.store(events, Ordering::Release);

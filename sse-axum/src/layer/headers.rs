@@ -27,11 +27,11 @@ pub(super) fn wants_event_stream(headers: &HeaderMap) -> bool {
 
 /// Fills in the headers an event stream needs where its producer did not set them (for
 /// streams not made by [`SseStream`](crate::SseStream), which sets them itself): no caching,
-/// no proxy buffering.
+/// no rewriting by proxies, no proxy buffering.
 pub(super) fn fill_in(headers: &mut HeaderMap) {
     headers
         .entry(header::CACHE_CONTROL)
-        .or_insert(HeaderValue::from_static("no-cache"));
+        .or_insert(HeaderValue::from_static("no-cache, no-transform"));
     headers
         .entry(X_ACCEL_BUFFERING)
         .or_insert(HeaderValue::from_static("no"));

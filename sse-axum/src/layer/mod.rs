@@ -8,7 +8,7 @@
 //! [`SseStream`](crate::SseStream) or anything else) and passes every other response through
 //! untouched:
 //!
-//! - **headers**: sets `Cache-Control: no-cache` and `X-Accel-Buffering: no` where the handler
+//! - **headers**: sets `Cache-Control: no-cache, no-transform` and `X-Accel-Buffering: no` where the handler
 //!   did not set them;
 //! - **graceful shutdown**: when the [`CancellationToken`] given to
 //!   [`graceful_shutdown`](SseLayer::graceful_shutdown) is cancelled, every open event stream
@@ -28,35 +28,34 @@
 //! `.layer(Extension(LastEventIdConfig::new().max_len(64)))` (see
 //! [`LastEventIdConfig`](crate::LastEventIdConfig)).
 
+mod body;
 mod headers;
 mod limit;
-mod shutdown;
 
 use std::{
     fmt,
     future::Future,
     pin::Pin,
-    sync::{
-        Arc,
-        atomic::{AtomicUsize, Ordering},
-    },
+    sync::Arc,
     task::{Context, Poll, ready},
     time::Duration,
 };
 
 use bytes::Bytes;
-use http::{HeaderValue, Request, Response};
+use http::{Request, Response};
 use http_body::Body;
 use pin_project_lite::pin_project;
+use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use tower_layer::Layer;
 use tower_service::Service;
 
-pub use shutdown::ResponseBody;
+pub use body::ResponseBody;
+pub use limit::{Refusal, peer_ip};
 
-use crate::Event;
-use limit::{StreamGuard, retry_after_value};
-use shutdown::Kind;
+use crate::{Event, jitter};
+use body::{Kind, Plan};
+use limit::{Slots, StreamGuard};
 
 /// Middleware for Server-Sent Events responses: cache headers, graceful shutdown, a limit on
 /// open streams. See the [module docs](self).
@@ -99,19 +98,21 @@ use shutdown::Kind;
 #[must_use]
 pub struct SseLayer {
     config: Arc<Config>,
-    open: Arc<AtomicUsize>,
 }
 
 #[derive(Clone)]
 struct Config {
     shutdown: Option<CancellationToken>,
     final_event: Option<Bytes>,
-    max_streams: Option<usize>,
-    retry_after: HeaderValue,
+    drain: Option<Duration>,
+    max_lifetime: Option<Duration>,
+    slots: Slots,
+    refusal: Refusal,
+    retry_after: Duration,
 }
 
 impl SseLayer {
-    /// The default `Retry-After` of a `503` answer: 5 seconds.
+    /// The default `retry_after`: 5 seconds.
     pub const DEFAULT_RETRY_AFTER: Duration = Duration::from_secs(5);
 
     /// A layer that only sets the headers: no shutdown signal, no limit.
@@ -120,10 +121,12 @@ impl SseLayer {
             config: Arc::new(Config {
                 shutdown: None,
                 final_event: None,
-                max_streams: None,
-                retry_after: retry_after_value(Self::DEFAULT_RETRY_AFTER),
+                drain: None,
+                max_lifetime: None,
+                slots: Slots::default(),
+                refusal: Refusal::default(),
+                retry_after: Self::DEFAULT_RETRY_AFTER,
             }),
-            open: Arc::new(AtomicUsize::new(0)),
         }
     }
 
@@ -135,7 +138,8 @@ impl SseLayer {
     /// Ends every open event stream cleanly once `token` is cancelled: events the stream has
     /// ready at that moment are still sent (up to 64 body frames), then the
     /// [`final_event`](Self::final_event), if any, then the body ends. Streams that start after
-    /// the cancellation end at once in the same way.
+    /// the cancellation end at once in the same way. With [`drain_over`](Self::drain_over),
+    /// each stream ends at its own moment of that window instead.
     pub fn graceful_shutdown(self, token: CancellationToken) -> Self {
         self.with(|config| config.shutdown = Some(token))
     }
@@ -148,23 +152,98 @@ impl SseLayer {
         self.with(|config| config.final_event = (!frame.is_empty()).then_some(frame))
     }
 
-    /// Allows at most `max` event streams open at once through this layer (and its clones);
-    /// beyond that, the answer is `503 Service Unavailable` with `Retry-After` and a
-    /// plain-text message. A request with `Accept: text/event-stream` is refused before the
-    /// handler runs; an event stream answering any other request is refused when it arrives
-    /// (its stream is dropped at once).
-    pub fn max_streams(self, max: usize) -> Self {
-        self.with(|config| config.max_streams = Some(max))
+    /// Spreads the ends of a graceful shutdown over `window`: when the token is cancelled,
+    /// each open stream goes on for a random part of `window`, then ends as above, and is
+    /// told a `retry` of its own (the final event's `retry`, or 3 seconds, the browsers'
+    /// default, times a random factor between 1 and 2). So ten thousand browsers do not all
+    /// reconnect in the same second to the instance that replaces this one.
+    ///
+    /// A server that waits for its connections (`with_graceful_shutdown`) then exits within
+    /// `window` plus the time its clients take to read the last bytes (bounded by
+    /// `serve_http1`'s stall timeout, or `StallGuard`'s for `axum::serve`, both with feature
+    /// `serve`).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use sse_axum::SseLayer;
+    /// use tokio_util::sync::CancellationToken;
+    ///
+    /// let shutdown = CancellationToken::new();
+    /// let layer = SseLayer::new()
+    ///     .graceful_shutdown(shutdown.clone())
+    ///     .drain_over(Duration::from_secs(20));
+    /// # drop(layer);
+    /// ```
+    pub fn drain_over(self, window: Duration) -> Self {
+        self.with(|config| config.drain = Some(window))
     }
 
-    /// The `Retry-After` of a `503` answer, in whole seconds (rounded up); default 5 seconds.
+    /// Ends each event stream cleanly after about `lifetime` (between 90% and 100% of it, at
+    /// random, so streams opened together do not all end together): for load balancers to
+    /// rebalance long-lived connections, and for credentials that expire. The client
+    /// reconnects after its `retry` with its `Last-Event-ID` and, from a [`Hub`](crate::hub::Hub),
+    /// resumes without a gap.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use sse_axum::SseLayer;
+    ///
+    /// let layer = SseLayer::new().max_lifetime(Duration::from_secs(15 * 60));
+    /// # drop(layer);
+    /// ```
+    pub fn max_lifetime(self, lifetime: Duration) -> Self {
+        self.with(|config| config.max_lifetime = Some(lifetime))
+    }
+
+    /// Allows at most `max` event streams open at once through this layer (and its clones);
+    /// beyond that, a stream is refused as [`refusal`](Self::refusal) says. A request with
+    /// `Accept: text/event-stream` is refused before the handler runs; an event stream
+    /// answering any other request is refused when it arrives (its stream is dropped at once).
+    pub fn max_streams(self, max: usize) -> Self {
+        self.with(|config| config.slots.set_max(max))
+    }
+
+    /// Allows at most `max` open event streams per key, beside [`max_streams`](Self::max_streams):
+    /// `key` reads it from the request (`None`: no per-key limit for that request), e.g.
+    /// [`peer_ip`] or an authenticated user from the extensions.
+    ///
+    /// ```
+    /// use sse_axum::SseLayer;
+    /// use sse_axum::layer::peer_ip;
+    ///
+    /// let per_ip = SseLayer::new().max_streams(10_000).max_streams_per(peer_ip, 8);
+    /// let per_user = SseLayer::new().max_streams_per(
+    ///     |request: &http::request::Parts| {
+    ///         request.headers.get("x-user").and_then(|v| v.to_str().ok()).map(str::to_owned)
+    ///     },
+    ///     4,
+    /// );
+    /// # drop((per_ip, per_user));
+    /// ```
+    pub fn max_streams_per<K>(self, key: K, max: usize) -> Self
+    where
+        K: Fn(&http::request::Parts) -> Option<String> + Send + Sync + 'static,
+    {
+        self.with(|config| config.slots.set_max_per(Arc::new(key), max))
+    }
+
+    /// How a stream beyond a limit is refused: [`Refusal::Reconnect`] by default (a `200`
+    /// that tells the client when to come back, which a browser survives), or
+    /// [`Refusal::Unavailable`] (`503` with `Retry-After`).
+    pub fn refusal(self, refusal: Refusal) -> Self {
+        self.with(|config| config.refusal = refusal)
+    }
+
+    /// When a refused client should come back: the `retry` of a [`Refusal::Reconnect`]
+    /// (jittered by ±50%) and the `Retry-After` of a [`Refusal::Unavailable`] (whole
+    /// seconds, rounded up); default 5 seconds.
     pub fn retry_after(self, retry_after: Duration) -> Self {
-        self.with(|config| config.retry_after = retry_after_value(retry_after))
+        self.with(|config| config.retry_after = retry_after)
     }
 
     /// How many event streams are open through this layer (and its clones) right now.
     pub fn open_streams(&self) -> usize {
-        self.open.load(Ordering::Acquire)
+        self.config.slots.open()
     }
 }
 
@@ -179,9 +258,11 @@ impl fmt::Debug for SseLayer {
         f.debug_struct("SseLayer")
             .field("graceful_shutdown", &self.config.shutdown.is_some())
             .field("final_event", &self.config.final_event)
-            .field("max_streams", &self.config.max_streams)
+            .field("drain", &self.config.drain)
+            .field("max_lifetime", &self.config.max_lifetime)
+            .field("slots", &self.config.slots)
+            .field("refusal", &self.config.refusal)
             .field("retry_after", &self.config.retry_after)
-            .field("open_streams", &self.open_streams())
             .finish()
     }
 }
@@ -236,27 +317,41 @@ where
 
     fn call(&mut self, request: Request<ReqBody>) -> Self::Future {
         let layer = &self.layer;
-        let guard = if headers::wants_event_stream(request.headers()) {
-            let Some(guard) = StreamGuard::acquire(&layer.open, layer.config.max_streams) else {
+        let slots = &layer.config.slots;
+        let (parts, body) = request.into_parts();
+        let key = slots.key_of(&parts);
+        let wants_stream = headers::wants_event_stream(&parts.headers);
+        let request = Request::from_parts(parts, body);
+        let slot = if wants_stream {
+            match slots.acquire(key) {
+                Some(guard) => Slot::Taken(guard),
                 // Refused before the handler runs: no subscription, no hook, no round trip.
-                return ResponseFuture {
-                    state: State::Refused {
-                        response: Some(layer.refusal()),
-                    },
-                };
-            };
-            Some(guard)
+                None => {
+                    return ResponseFuture {
+                        state: State::Refused {
+                            response: Some(layer.refuse()),
+                        },
+                    };
+                }
+            }
         } else {
-            None
+            Slot::Later(key)
         };
         ResponseFuture {
             state: State::Called {
                 inner: self.inner.call(request),
                 layer: Some(layer.clone()),
-                guard,
+                slot: Some(slot),
             },
         }
     }
+}
+
+/// A request's stream slot: taken before the handler ran (the request asked for a stream), or
+/// to take if the response is one.
+enum Slot {
+    Taken(StreamGuard),
+    Later(Option<String>),
 }
 
 pin_project! {
@@ -274,8 +369,7 @@ pin_project! {
             #[pin]
             inner: F,
             layer: Option<SseLayer>,
-            // The slot taken before the handler ran, for a request that asked for a stream.
-            guard: Option<StreamGuard>,
+            slot: Option<Slot>,
         },
         Refused {
             response: Option<Response<ResponseBody<B>>>,
@@ -302,68 +396,93 @@ where
                 Some(response) => Poll::Ready(Ok(response)),
                 // Polled after completion: a contract violation by the caller; answer, don't
                 // panic.
-                None => Poll::Ready(Ok(SseLayer::new().refusal())),
+                None => Poll::Ready(Ok(SseLayer::new().refuse())),
             },
-            StateProj::Called {
-                inner,
-                layer,
-                guard,
-            } => {
+            StateProj::Called { inner, layer, slot } => {
                 let response = ready!(inner.poll(cx))?;
-                let Some(layer) = layer.take() else {
+                let (Some(layer), Some(slot)) = (layer.take(), slot.take()) else {
                     return Poll::Ready(Ok(response.map(|body| ResponseBody {
                         kind: Kind::Passthrough { inner: body },
                     })));
                 };
-                Poll::Ready(Ok(layer.wrap(response, guard.take())))
+                Poll::Ready(Ok(layer.wrap(response, slot)))
             }
         }
     }
 }
 
 impl SseLayer {
-    fn refusal<B>(&self) -> Response<ResponseBody<B>> {
-        tracing::debug!(
-            max_streams = ?self.config.max_streams,
-            "event stream refused: too many open streams"
-        );
-        limit::refusal(&self.config.retry_after, |body| ResponseBody {
+    fn refuse<B>(&self) -> Response<ResponseBody<B>> {
+        let config = &self.config;
+        tracing::debug!(slots = ?config.slots, "event stream refused: no free stream slot");
+        limit::refusal(config.refusal, config.retry_after, |body| ResponseBody {
             kind: Kind::Rejected { body: Some(body) },
         })
     }
 
-    /// Wraps an event-stream response (with the slot taken before the handler, if any);
-    /// passes any other response through, freeing that slot.
+    /// Wraps an event-stream response in its slot; passes any other response through,
+    /// freeing a slot taken for it.
     fn wrap<B: Body<Data = Bytes>>(
         self,
         response: Response<B>,
-        guard: Option<StreamGuard>,
+        slot: Slot,
     ) -> Response<ResponseBody<B>> {
         if !headers::is_event_stream(response.headers()) {
             return response.map(|body| ResponseBody {
                 kind: Kind::Passthrough { inner: body },
             });
         }
-        let guard = match guard {
-            Some(guard) => guard,
-            None => match StreamGuard::acquire(&self.open, self.config.max_streams) {
+        let guard = match slot {
+            Slot::Taken(guard) => guard,
+            Slot::Later(key) => match self.config.slots.acquire(key) {
                 Some(guard) => guard,
-                None => return self.refusal(),
+                None => return self.refuse(),
             },
         };
         let (mut parts, body) = response.into_parts();
         headers::fill_in(&mut parts.headers);
         let body = ResponseBody {
-            kind: Kind::EventStream {
-                inner: Some(body),
-                shutdown: self.config.shutdown.clone().map(|t| t.cancelled_owned()),
-                shutting_down: false,
-                drained: 0,
-                final_event: self.config.final_event.clone(),
-                guard: Some(guard),
-                has_shutdown: self.config.shutdown.is_some(),
-            },
+            kind: Kind::event_stream(body, self.plan(guard)),
         };
         Response::from_parts(parts, body)
     }
+
+    /// What a new event stream does besides passing its body on.
+    fn plan(&self, guard: StreamGuard) -> Plan {
+        let config = &self.config;
+        let mut closing: Vec<Bytes> = config.final_event.iter().cloned().collect();
+        if config.drain.is_some() {
+            let base = config
+                .final_event
+                .as_deref()
+                .and_then(retry_of)
+                .unwrap_or(BROWSER_RETRY);
+            let retry = jitter::between(base, 1.0, 2.0).as_millis();
+            closing.push(Bytes::from(format!("retry: {retry}\n\n")));
+        }
+        Plan {
+            shutdown: config
+                .shutdown
+                .clone()
+                .map(CancellationToken::cancelled_owned),
+            drain: config.drain.map(|window| jitter::between(window, 0.0, 1.0)),
+            lifetime_ends: config
+                .max_lifetime
+                .map(|lifetime| Instant::now() + jitter::between(lifetime, 0.9, 1.0)),
+            closing,
+            guard,
+        }
+    }
+}
+
+/// What browsers wait before reconnecting when the server never said.
+const BROWSER_RETRY: Duration = Duration::from_secs(3);
+
+/// The `retry` an encoded event sets, if it sets one.
+fn retry_of(frame: &[u8]) -> Option<Duration> {
+    frame
+        .split(|&b| b == b'\n')
+        .find_map(|line| line.strip_prefix(b"retry: "))
+        .and_then(|ms| std::str::from_utf8(ms).ok()?.parse().ok())
+        .map(Duration::from_millis)
 }

@@ -31,6 +31,8 @@ pin_project! {
         // The frame source ended (with an error or not) after the events of the frame just
         // returned: what to return next.
         ended: Option<Option<BoxError>>,
+        // Sent first, in the same frame as whatever events are ready at once.
+        opening: Option<Bytes>,
         done: bool,
     }
 }
@@ -45,7 +47,7 @@ pub(super) struct Batch {
 }
 
 impl SseBody {
-    pub(super) fn new(frames: FrameSource, keep_alive: KeepAlive) -> Self {
+    pub(super) fn new(frames: FrameSource, keep_alive: KeepAlive, opening: Option<Bytes>) -> Self {
         Self {
             frames,
             keep_alive_frame: keep_alive.frame,
@@ -53,6 +55,7 @@ impl SseBody {
             next_keep_alive: None,
             timer: None,
             ended: None,
+            opening,
             done: false,
         }
     }
@@ -120,7 +123,10 @@ impl http_body::Body for SseBody {
             return Poll::Ready(end.map(Err));
         }
         // Everything that is ready now goes into one frame; nothing waits for more.
-        let mut batch = Batch::default();
+        let mut batch = Batch {
+            whole: this.opening.take(),
+            buf: BytesMut::new(),
+        };
         let stop = this.frames.as_mut().fill(cx, &mut batch);
         let empty = batch.len() == 0;
         match stop {

@@ -170,8 +170,13 @@ where
 }
 
 /// A Server-Sent Events response: `200 OK` with `Content-Type: text/event-stream`,
-/// `Cache-Control: no-cache`, `X-Accel-Buffering: no` (so nginx does not buffer it) and no
-/// `Content-Length`, whose body sends each event as soon as it is produced.
+/// `Cache-Control: no-cache, no-transform` (no cache, no proxy that recompresses or rewrites
+/// it), `X-Accel-Buffering: no` (so nginx does not buffer it) and no `Content-Length`, whose
+/// body sends each event as soon as it is produced.
+///
+/// The body opens with an empty comment (`:\n\n`, which clients ignore), so the headers and the
+/// first bytes leave at once: proxies that hold the headers until the first data (HTTP/2 ones
+/// do) pass the stream on before the first event; [`opening`](SseStream::opening) changes it.
 ///
 /// Keep-alive comments are on by default (every 15 seconds of silence, see [`KeepAlive`]); they
 /// need the tokio timer, which `axum::serve` always has.
@@ -199,7 +204,11 @@ where
 pub struct SseStream {
     frames: FrameSource,
     keep_alive: KeepAlive,
+    opening: Option<Bytes>,
 }
+
+/// What a stream opens with unless told otherwise.
+const OPENING: Bytes = Bytes::from_static(b":\n\n");
 
 impl SseStream {
     /// Creates a response from a stream of [`Event`]s or of `Result<Event, E>`.
@@ -221,6 +230,7 @@ impl SseStream {
         Self {
             frames: Box::pin(Events { items: stream }),
             keep_alive: KeepAlive::new(),
+            opening: Some(OPENING),
         }
     }
 
@@ -267,6 +277,7 @@ impl SseStream {
         Self {
             frames: Box::pin(Encoded { frames }),
             keep_alive: KeepAlive::new(),
+            opening: Some(OPENING),
         }
     }
 
@@ -286,26 +297,50 @@ impl SseStream {
         self.keep_alive = keep_alive;
         self
     }
+
+    /// What the body opens with, sent together with the headers before any event: an event
+    /// (a comment, or a `retry` for the client), or `None` for nothing (the headers then leave
+    /// with the first event). The default is an empty comment.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use futures_util::stream;
+    /// use sse_axum::{Event, SseStream};
+    ///
+    /// let events = stream::iter([Event::new().data("hi")]);
+    /// let stream = SseStream::new(events).opening(Some(Event::new().retry(Duration::from_secs(2))));
+    /// # drop(stream);
+    /// ```
+    pub fn opening(mut self, opening: Option<Event>) -> Self {
+        self.opening = opening
+            .map(|event| event.to_bytes())
+            .filter(|bytes| !bytes.is_empty());
+        self
+    }
 }
 
 impl fmt::Debug for SseStream {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("SseStream")
             .field("keep_alive", &self.keep_alive)
+            .field("opening", &self.opening)
             .finish_non_exhaustive()
     }
 }
 
 impl IntoResponse for SseStream {
     fn into_response(self) -> Response {
-        let body = SseBody::new(self.frames, self.keep_alive);
+        let body = SseBody::new(self.frames, self.keep_alive, self.opening);
         (
             [
                 (
                     header::CONTENT_TYPE,
                     HeaderValue::from_static("text/event-stream"),
                 ),
-                (header::CACHE_CONTROL, HeaderValue::from_static("no-cache")),
+                (
+                    header::CACHE_CONTROL,
+                    HeaderValue::from_static("no-cache, no-transform"),
+                ),
                 (
                     header::HeaderName::from_static("x-accel-buffering"),
                     HeaderValue::from_static("no"),
@@ -339,12 +374,36 @@ mod tests {
         }
     }
 
-    /// The body of `stream` without keep-alive, polled directly as hyper polls it.
+    /// The body of `stream` without keep-alive and opening comment, polled directly as hyper
+    /// polls it.
     fn body(stream: SseStream) -> Body {
         stream
             .keep_alive(KeepAlive::disabled())
+            .opening(None)
             .into_response()
             .into_body()
+    }
+
+    #[test]
+    fn the_opening_comment_comes_at_once_and_shares_a_frame_with_ready_events() {
+        let waker = Waker::from(Arc::new(CountingWaker(AtomicUsize::new(0))));
+        let (tx, rx) = mpsc::channel(4);
+        let stream =
+            SseStream::from_frames(ReceiverStream::new(rx)).keep_alive(KeepAlive::disabled());
+        let mut body = stream.into_response().into_body();
+        assert_eq!(poll(&mut body, &waker), Poll::Ready(Some(Ok(OPENING))));
+        assert_eq!(poll(&mut body, &waker), Poll::Pending);
+
+        let (tx2, rx2) = mpsc::channel(4);
+        tx2.try_send(Bytes::from_static(b"data: a\n\n")).unwrap();
+        let stream =
+            SseStream::from_frames(ReceiverStream::new(rx2)).keep_alive(KeepAlive::disabled());
+        let mut body = stream.into_response().into_body();
+        assert_eq!(
+            poll(&mut body, &waker),
+            Poll::Ready(Some(Ok(Bytes::from_static(b":\n\ndata: a\n\n"))))
+        );
+        drop((tx, tx2));
     }
 
     /// One poll: a data frame, an error, the end (`None`) or pending.

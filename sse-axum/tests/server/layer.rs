@@ -8,6 +8,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use axum::{Extension, Router, http::header, routing::get};
 use futures_util::stream;
+use sse_axum::layer::Refusal;
 use sse_axum::{Event, KeepAlive, LastEventId, LastEventIdConfig, SseLayer, SseStream};
 use tokio::{net::TcpListener, time::Instant};
 use tokio_util::sync::CancellationToken;
@@ -57,7 +58,10 @@ async fn layer_adds_missing_headers_to_any_event_stream_and_leaves_others_alone(
 
     let mut foreign = RawResponse::get(addr, "/foreign", &[]).await;
     assert_eq!(foreign.status, 200);
-    assert_eq!(foreign.header("cache-control"), Some("no-cache"));
+    assert_eq!(
+        foreign.header("cache-control"),
+        Some("no-cache, no-transform")
+    );
     assert_eq!(foreign.header("x-accel-buffering"), Some("no"));
     // Without a shutdown token the body's size is known and passed on.
     assert_eq!(foreign.body().await, "data: x\n\n");
@@ -144,6 +148,7 @@ async fn streams_opened_after_shutdown_end_at_once() {
 async fn stream_limit_answers_503_with_retry_after() {
     let layer = SseLayer::new()
         .max_streams(2)
+        .refusal(Refusal::Unavailable)
         .retry_after(Duration::from_millis(2500));
     let app = Router::new()
         .route(
@@ -240,7 +245,7 @@ async fn clients_leaving_free_their_slot_and_connection_task() {
 #[tokio::test]
 async fn the_stream_limit_refuses_before_the_handler_runs() {
     let calls = Arc::new(AtomicUsize::new(0));
-    let layer = SseLayer::new().max_streams(1);
+    let layer = SseLayer::new().max_streams(1).refusal(Refusal::Unavailable);
     let handler_calls = Arc::clone(&calls);
     let app = Router::new()
         .route(
@@ -273,4 +278,172 @@ async fn the_stream_limit_refuses_before_the_handler_runs() {
     let again = RawResponse::get(addr, "/sse", accept).await;
     assert_eq!(again.status, 200);
     assert_eq!(layer.open_streams(), 1);
+}
+
+/// The default refusal is one a browser survives: `200 text/event-stream` with a jittered
+/// `retry` and an immediate clean end, so `EventSource` comes back later instead of giving up.
+#[tokio::test]
+async fn the_default_refusal_tells_the_client_when_to_come_back() {
+    let layer = SseLayer::new()
+        .max_streams(1)
+        .retry_after(Duration::from_secs(4));
+    let app = Router::new()
+        .route("/sse", get(never_ending))
+        .layer(layer.clone());
+    let addr = serve(app).await;
+    let accept: &[&[u8]] = &[b"Accept: text/event-stream"];
+    let open = RawResponse::get(addr, "/sse", accept).await;
+    assert_eq!(open.status, 200);
+
+    let mut retries = Vec::new();
+    for _ in 0..20 {
+        let mut refused = RawResponse::get(addr, "/sse", accept).await;
+        assert_eq!(refused.status, 200);
+        assert_eq!(refused.header("content-type"), Some("text/event-stream"));
+        let text = refused.body().await;
+        assert!(
+            text.contains(": too many open event streams, retry later\nretry: "),
+            "{text}"
+        );
+        let retry: u64 = text
+            .split("retry: ")
+            .nth(1)
+            .and_then(|rest| rest.split('\n').next())
+            .and_then(|ms| ms.parse().ok())
+            .unwrap();
+        assert!((2000..6000).contains(&retry), "retry {retry} ms");
+        retries.push(retry);
+    }
+    retries.sort_unstable();
+    retries.dedup();
+    assert!(retries.len() > 10, "the retries are jittered: {retries:?}");
+    assert_eq!(layer.open_streams(), 1);
+}
+
+/// With a drain window, a graceful shutdown ends each stream at its own moment of the window,
+/// after its final event and a `retry` of its own, and the server still returns in time.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn drain_spreads_the_ends_of_100_streams_over_the_window() {
+    const STREAMS: usize = 100;
+    let window = Duration::from_millis(1500);
+    let token = CancellationToken::new();
+    let layer = SseLayer::new()
+        .graceful_shutdown(token.clone())
+        .final_event(Event::new().try_event("shutdown").unwrap().data(""))
+        .drain_over(window);
+    let app = Router::new()
+        .route("/sse", get(never_ending))
+        .layer(layer.clone());
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let server = {
+        let token = token.clone();
+        tokio::spawn(async move {
+            axum::serve(listener, app)
+                .with_graceful_shutdown(async move { token.cancelled().await })
+                .await
+                .unwrap();
+        })
+    };
+    let mut clients = Vec::new();
+    for _ in 0..STREAMS {
+        clients.push(RawResponse::get(addr, "/sse", &[]).await);
+    }
+    eventually(|| layer.open_streams() == STREAMS).await;
+
+    let started = Instant::now();
+    token.cancel();
+    let readers: Vec<_> = clients
+        .into_iter()
+        .map(|mut client| {
+            tokio::spawn(async move {
+                let mut text = String::new();
+                while let Some(chunk) = client.next_text().await {
+                    text.push_str(&chunk);
+                }
+                (started.elapsed(), text)
+            })
+        })
+        .collect();
+    let mut ends = Vec::new();
+    let mut retries = Vec::new();
+    for reader in readers {
+        let (ended, text) = reader.await.unwrap();
+        let retry: u64 = text
+            .strip_prefix("event: shutdown\ndata:\n\nretry: ")
+            .and_then(|rest| rest.strip_suffix("\n\n"))
+            .and_then(|ms| ms.parse().ok())
+            .unwrap_or_else(|| panic!("not a final event and a retry: {text:?}"));
+        // The browsers' default of 3 s, times a factor between 1 and 2.
+        assert!((3000..6000).contains(&retry), "retry {retry}");
+        retries.push(retry);
+        ends.push(ended);
+    }
+    tokio::time::timeout(window + Duration::from_secs(2), server)
+        .await
+        .expect("the server did not return within the window and a margin")
+        .unwrap();
+    let took = started.elapsed();
+    ends.sort();
+    eprintln!(
+        "first end {:?}, median {:?}, last {:?}, server returned after {took:?}",
+        ends[0],
+        ends[STREAMS / 2],
+        ends[STREAMS - 1]
+    );
+    assert!(*ends.last().unwrap() < window + Duration::from_millis(500));
+    assert!(
+        ends[STREAMS / 10] < window / 3,
+        "the first tenth ends early"
+    );
+    assert!(
+        ends[STREAMS * 9 / 10] > window * 2 / 3,
+        "the last tenth ends late"
+    );
+    let mut buckets: Vec<u128> = ends.iter().map(|end| end.as_millis() / 15).collect();
+    buckets.dedup();
+    assert!(
+        buckets.len() > STREAMS / 2,
+        "ends at distinct times: {buckets:?}"
+    );
+    retries.sort_unstable();
+    retries.dedup();
+    assert!(
+        retries.len() > STREAMS * 9 / 10,
+        "retries are jittered per stream"
+    );
+}
+
+/// `max_streams_per(peer_ip, n)` counts the streams of each client address on its own.
+#[tokio::test]
+async fn the_per_address_limit_counts_each_address_apart() {
+    let layer = SseLayer::new()
+        .max_streams_per(sse_axum::layer::peer_ip, 2)
+        .refusal(Refusal::Unavailable);
+    let app = Router::new()
+        .route("/sse", get(never_ending))
+        .layer(layer.clone());
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        axum::serve(
+            listener,
+            app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+        )
+        .await
+        .unwrap();
+    });
+    let one = RawResponse::get(addr, "/sse", &[]).await;
+    let two = RawResponse::get(addr, "/sse", &[]).await;
+    assert_eq!((one.status, two.status), (200, 200));
+    let third = RawResponse::get(addr, "/sse", &[]).await;
+    assert_eq!(third.status, 503, "a third stream from 127.0.0.1");
+    // Another address of the loopback network has slots of its own.
+    let other = RawResponse::get_from("127.0.0.2".parse().unwrap(), addr, "/sse", &[]).await;
+    assert_eq!(other.status, 200);
+    assert_eq!(layer.open_streams(), 3);
+    drop(one);
+    eventually(|| layer.open_streams() == 2).await;
+    let again = RawResponse::get(addr, "/sse", &[]).await;
+    assert_eq!(again.status, 200, "a slot of 127.0.0.1 was freed");
 }

@@ -25,19 +25,46 @@ pub(crate) struct RawResponse {
     reader: BufReader<TcpStream>,
     pub(crate) status: u16,
     pub(crate) headers: Vec<(String, String)>,
+    /// What the first chunk held after the opening comment.
+    after_opening: Option<Vec<u8>>,
 }
+
+/// The comment every event stream opens with, checked and consumed by [`RawResponse::get`].
+pub(crate) const OPENING: &[u8] = b":\n\n";
 
 impl RawResponse {
     /// Sends `GET path` with the extra header lines (each `Name: value`, raw bytes) and reads
     /// the status line and headers.
     pub(crate) async fn get(addr: SocketAddr, path: &str, extra_headers: &[&[u8]]) -> Self {
+        let tcp = TcpStream::connect(addr).await.unwrap();
+        Self::send(tcp, addr, path, extra_headers).await
+    }
+
+    /// As [`get`](Self::get), from a socket bound to `local` (another loopback address).
+    pub(crate) async fn get_from(
+        local: std::net::IpAddr,
+        addr: SocketAddr,
+        path: &str,
+        extra_headers: &[&[u8]],
+    ) -> Self {
+        let socket = tokio::net::TcpSocket::new_v4().unwrap();
+        socket.bind(SocketAddr::new(local, 0)).unwrap();
+        let tcp = socket.connect(addr).await.unwrap();
+        Self::send(tcp, addr, path, extra_headers).await
+    }
+
+    async fn send(
+        mut tcp: TcpStream,
+        addr: SocketAddr,
+        path: &str,
+        extra_headers: &[&[u8]],
+    ) -> Self {
         let mut request = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\n").into_bytes();
         for header in extra_headers {
             request.extend_from_slice(header);
             request.extend_from_slice(b"\r\n");
         }
         request.extend_from_slice(b"\r\n");
-        let mut tcp = TcpStream::connect(addr).await.unwrap();
         tcp.write_all(&request).await.unwrap();
         let mut reader = BufReader::new(tcp);
 
@@ -58,11 +85,23 @@ impl RawResponse {
             let (name, value) = trimmed.split_once(':').unwrap();
             headers.push((name.to_ascii_lowercase(), value.trim().to_owned()));
         }
-        Self {
+        let mut response = Self {
             reader,
             status,
             headers,
+            after_opening: None,
+        };
+        let event_stream = response.header("content-type") == Some("text/event-stream")
+            && response.header("transfer-encoding") == Some("chunked");
+        if event_stream {
+            // The headers leave with the opening comment, before any event.
+            let first = response.next_chunk().await.expect("an opening chunk");
+            let rest = first.strip_prefix(OPENING).unwrap_or_else(|| {
+                panic!("no opening comment: {:?}", String::from_utf8_lossy(&first))
+            });
+            response.after_opening = (!rest.is_empty()).then(|| rest.to_vec());
         }
+        response
     }
 
     /// The value of a header (first occurrence), by lower-case name.
@@ -76,6 +115,9 @@ impl RawResponse {
     /// The next chunk of a chunked body; `None` at the clean end (the zero-size chunk).
     /// Panics if nothing arrives within [`PATIENCE`] or the connection breaks mid-body.
     pub(crate) async fn next_chunk(&mut self) -> Option<Vec<u8>> {
+        if let Some(rest) = self.after_opening.take() {
+            return Some(rest);
+        }
         tokio::time::timeout(PATIENCE, self.read_chunk())
             .await
             .expect("no chunk within the time limit")

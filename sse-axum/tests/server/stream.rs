@@ -12,7 +12,7 @@ use tokio::{
     time::{Instant, advance},
 };
 
-use crate::raw_client::{PATIENCE, RawResponse, serve};
+use crate::raw_client::{OPENING, PATIENCE, RawResponse, serve};
 
 /// An app whose `GET /sse` hands the `EventSender` of each new stream to the test.
 fn channel_app(keep_alive: KeepAlive) -> (Router, mpsc::UnboundedReceiver<EventSender>) {
@@ -40,7 +40,10 @@ async fn response_headers_are_exactly_those_of_an_event_stream() {
 
     assert_eq!(response.status, 200);
     assert_eq!(response.header("content-type"), Some("text/event-stream"));
-    assert_eq!(response.header("cache-control"), Some("no-cache"));
+    assert_eq!(
+        response.header("cache-control"),
+        Some("no-cache, no-transform")
+    );
     assert_eq!(response.header("x-accel-buffering"), Some("no"));
     assert_eq!(response.header("content-length"), None);
     let mut names: Vec<_> = response
@@ -209,9 +212,19 @@ fn spawn_reader(body: Body) -> mpsc::UnboundedReceiver<Option<Vec<u8>>> {
     let (tx, rx) = mpsc::unbounded_channel();
     tokio::spawn(async move {
         let mut body = body;
+        let mut opened = false;
         while let Some(frame) = body.frame().await {
             let data = frame.unwrap().into_data().unwrap();
-            tx.send(Some(data.to_vec())).unwrap();
+            // Every stream opens with the comment; the tests read what follows it.
+            let data = if opened {
+                &data[..]
+            } else {
+                opened = true;
+                data.strip_prefix(OPENING).expect("the opening comment")
+            };
+            if !data.is_empty() {
+                tx.send(Some(data.to_vec())).unwrap();
+            }
         }
         tx.send(None).unwrap();
     });
