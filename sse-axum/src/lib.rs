@@ -93,6 +93,8 @@ pub mod layer;
 #[cfg_attr(docsrs, doc(cfg(feature = "serve")))]
 #[cfg(feature = "serve")]
 pub mod serve;
+#[cfg(feature = "serve")]
+mod stall;
 mod stream;
 
 pub use event::{Event, EventError, EventType, Id};

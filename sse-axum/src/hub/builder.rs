@@ -21,6 +21,7 @@ pub(crate) struct Config {
     pub(crate) limits: HistoryLimits,
     pub(crate) queue: usize,
     pub(crate) policy: SlowConsumerPolicy,
+    pub(crate) stall_timeout: Option<Duration>,
     /// The reset event, encoded once, without an id.
     pub(crate) reset_frame: Bytes,
     pub(crate) keep_alive: KeepAlive,
@@ -51,6 +52,7 @@ pub struct HubBuilder {
     limits: HistoryLimits,
     queue: usize,
     policy: SlowConsumerPolicy,
+    stall_timeout: Option<Duration>,
     reset_event: Option<Event>,
     keep_alive: KeepAlive,
     on_subscribe: Option<Hook>,
@@ -64,6 +66,8 @@ impl HubBuilder {
     pub const DEFAULT_HISTORY_AGE: Duration = Duration::from_secs(5 * 60);
     /// The default number of events a subscriber may have waiting.
     pub const DEFAULT_SUBSCRIBER_QUEUE: usize = 128;
+    /// The default [`stall_timeout`](Self::stall_timeout): 30 seconds.
+    pub const DEFAULT_STALL_TIMEOUT: Duration = Duration::from_secs(30);
 
     pub(crate) fn new() -> Self {
         Self {
@@ -73,6 +77,7 @@ impl HubBuilder {
             },
             queue: Self::DEFAULT_SUBSCRIBER_QUEUE,
             policy: SlowConsumerPolicy::default(),
+            stall_timeout: Some(Self::DEFAULT_STALL_TIMEOUT),
             reset_event: None,
             keep_alive: KeepAlive::new(),
             on_subscribe: None,
@@ -104,6 +109,28 @@ impl HubBuilder {
     /// history does not count against it.
     pub fn subscriber_queue(mut self, n: usize) -> Self {
         self.queue = n.max(1);
+        self
+    }
+
+    /// Disconnects a subscriber that has frames waiting and has taken none for longer than
+    /// `timeout` (checked when frames are published to it), whatever the
+    /// [`slow_consumer`](Self::slow_consumer) policy: under
+    /// [`DropOldest`](SlowConsumerPolicy::DropOldest) a reader that stopped reading would
+    /// otherwise stay connected for ever, its queue full. `None`: never. Default 30 seconds.
+    ///
+    /// While it waits, a stalled subscriber holds at most its queue (shared frames, see
+    /// [`subscriber_queue`](Self::subscriber_queue)) in the hub; the bytes already handed to
+    /// the connection are bounded by the server (hyper's write buffer and the socket's).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use sse_axum::hub::Hub;
+    ///
+    /// let hub = Hub::builder().stall_timeout(Some(Duration::from_secs(10))).build();
+    /// # drop(hub);
+    /// ```
+    pub fn stall_timeout(mut self, timeout: Option<Duration>) -> Self {
+        self.stall_timeout = timeout;
         self
     }
 
@@ -214,6 +241,7 @@ impl HubBuilder {
             limits: self.limits,
             queue: self.queue,
             policy: self.policy,
+            stall_timeout: self.stall_timeout,
             reset_frame: reset_event.to_bytes(),
             keep_alive: self.keep_alive,
             on_subscribe: self.on_subscribe,
@@ -241,6 +269,7 @@ impl fmt::Debug for HubBuilder {
             .field("history_age", &self.limits.age)
             .field("subscriber_queue", &self.queue)
             .field("slow_consumer", &self.policy)
+            .field("stall_timeout", &self.stall_timeout)
             .field("reset_event", &self.reset_event)
             .field("keep_alive", &self.keep_alive)
             .field("on_subscribe", &self.on_subscribe.is_some())

@@ -155,8 +155,11 @@ pub struct HubStats {
     pub delivered: u64,
     /// Frames discarded by the [`SlowConsumerPolicy`] before a subscriber read them.
     pub dropped: u64,
-    /// Subscribers disconnected by [`SlowConsumerPolicy::Disconnect`].
+    /// Subscribers disconnected by [`SlowConsumerPolicy::Disconnect`] or, whatever the
+    /// policy, by the [stall timeout](HubBuilder::stall_timeout).
     pub disconnected: u64,
+    /// Of those, the ones disconnected by the stall timeout.
+    pub stalled: u64,
     /// Subscribers now registered in this process.
     pub subscribers: usize,
     /// Topics with at least one subscriber in this process.
@@ -370,6 +373,7 @@ impl Hub {
             delivered: counts.delivered + counters.delivered.load(Ordering::Relaxed),
             dropped: counters.dropped.load(Ordering::Relaxed),
             disconnected: counters.disconnected.load(Ordering::Relaxed),
+            stalled: counters.stalled.load(Ordering::Relaxed),
             subscribers: counts.subscribers,
             topics: counts.topics,
         }

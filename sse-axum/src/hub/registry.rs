@@ -2,8 +2,10 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::time::Duration;
 
 use bytes::Bytes;
+use tokio::time::Instant;
 
 use super::subscriber::{Offer, SubscriberQueue};
 use super::{EventId, SlowConsumerPolicy};
@@ -22,8 +24,11 @@ pub(crate) struct Registry {
 pub(crate) struct Delivery {
     /// Frames discarded by the slow-consumer policy.
     pub(crate) dropped: u64,
-    /// Subscribers disconnected (and removed) by the slow-consumer policy.
+    /// Subscribers disconnected (and removed) by the slow-consumer policy or the stall
+    /// timeout.
     pub(crate) disconnected: Vec<Arc<SubscriberQueue>>,
+    /// How many of them by the stall timeout.
+    pub(crate) stalled: u64,
 }
 
 impl Registry {
@@ -80,17 +85,23 @@ impl Registry {
         frame: &Bytes,
         capacity: usize,
         policy: SlowConsumerPolicy,
+        stall: Option<(Duration, Instant)>,
     ) -> Delivery {
         let mut delivery = Delivery::default();
         let Some(subscribers) = self.topics.get(topic) else {
             return delivery;
         };
         for queue in subscribers.values() {
-            match queue.offer(id, frame, capacity, policy) {
+            match queue.offer_at(id, frame, capacity, policy, stall) {
                 Offer::Queued | Offer::Ended => {}
                 Offer::DroppedOldest => delivery.dropped += 1,
                 Offer::Disconnected(discarded) => {
                     delivery.dropped += u64::try_from(discarded).unwrap_or(u64::MAX);
+                    delivery.disconnected.push(Arc::clone(queue));
+                }
+                Offer::Stalled(discarded) => {
+                    delivery.dropped += u64::try_from(discarded).unwrap_or(u64::MAX);
+                    delivery.stalled += 1;
                     delivery.disconnected.push(Arc::clone(queue));
                 }
             }

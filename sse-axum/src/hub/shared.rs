@@ -8,6 +8,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use bytes::Bytes;
+use tokio::time::Instant;
 
 use super::backend::Backend;
 use super::builder::Config;
@@ -38,6 +39,7 @@ pub(super) struct Counters {
     pub(super) delivered: AtomicU64,
     pub(super) dropped: AtomicU64,
     pub(super) disconnected: AtomicU64,
+    pub(super) stalled: AtomicU64,
 }
 
 /// A subscriber just registered.
@@ -155,9 +157,12 @@ impl Shared {
             if state.closed {
                 return Vec::new();
             }
+            let stall = config
+                .stall_timeout
+                .map(|timeout| (timeout, Instant::now()));
             state
                 .registry
-                .deliver(topic, id, frame, config.queue, config.policy)
+                .deliver(topic, id, frame, config.queue, config.policy, stall)
         };
         let counters = &self.counters;
         if delivery.dropped > 0 {
@@ -168,7 +173,15 @@ impl Shared {
         if !delivery.disconnected.is_empty() {
             let n = u64::try_from(delivery.disconnected.len()).unwrap_or(u64::MAX);
             counters.disconnected.fetch_add(n, Ordering::Relaxed);
-            tracing::debug!(topic, disconnected = n, "disconnected slow subscribers");
+            counters
+                .stalled
+                .fetch_add(delivery.stalled, Ordering::Relaxed);
+            tracing::debug!(
+                topic,
+                disconnected = n,
+                stalled = delivery.stalled,
+                "disconnected slow subscribers"
+            );
         }
         delivery.disconnected
     }

@@ -6,8 +6,10 @@ use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::task::{Context, Poll, Waker};
+use std::time::Duration;
 
 use bytes::Bytes;
+use tokio::time::Instant;
 
 use super::{EventId, SlowConsumerPolicy};
 
@@ -73,6 +75,10 @@ pub(crate) enum Offer {
     /// The queue was full and the policy is to disconnect: the subscriber is ended and its
     /// queue discarded; the value is the number of frames discarded, the offered one included.
     Disconnected(usize),
+    /// The subscriber had taken nothing for longer than the stall timeout while frames were
+    /// waiting: it is ended and its queue discarded; the value is the number of frames
+    /// discarded, the offered one included.
+    Stalled(usize),
     /// The subscriber had already ended; nothing was queued.
     Ended,
 }
@@ -130,6 +136,11 @@ struct QueueState {
     reset: bool,
     end: Option<End>,
     waker: Option<Waker>,
+    /// Since when frames have waited without the subscriber taking one (as seen by the
+    /// offers; see [`SubscriberQueue::offer_at`]).
+    waiting_since: Option<Instant>,
+    /// The subscriber took a frame since the last offer.
+    progress: bool,
 }
 
 /// A drained queue that grew past this many slots gives its memory back.
@@ -219,6 +230,7 @@ impl SubscriberQueue {
     }
 
     /// Offers a frame without ever waiting; `capacity` is at least 1.
+    #[cfg(test)]
     pub(crate) fn offer(
         &self,
         id: EventId,
@@ -226,9 +238,44 @@ impl SubscriberQueue {
         capacity: usize,
         policy: SlowConsumerPolicy,
     ) -> Offer {
+        self.offer_at(id, frame, capacity, policy, None)
+    }
+
+    /// Offers a frame without ever waiting; `capacity` is at least 1. With `stall`, the
+    /// timeout and the time now: a subscriber that has frames waiting and has taken none
+    /// since an offer longer ago than the timeout is ended instead, whatever the policy (a
+    /// reader that stopped reading must not stay connected forever, even when dropping its
+    /// oldest frames keeps its queue bounded). The clock only runs at offers, so the reading
+    /// side pays nothing for it.
+    pub(crate) fn offer_at(
+        &self,
+        id: EventId,
+        frame: &Bytes,
+        capacity: usize,
+        policy: SlowConsumerPolicy,
+        stall: Option<(Duration, Instant)>,
+    ) -> Offer {
         let mut state = self.lock();
         if state.end.is_some() {
             return Offer::Ended;
+        }
+        if let Some((timeout, now)) = stall {
+            if std::mem::take(&mut state.progress) || state.frames.len() == 0 {
+                state.waiting_since = Some(now);
+            } else if state
+                .waiting_since
+                .is_some_and(|since| now.saturating_duration_since(since) > timeout)
+            {
+                let discarded = state.frames.len() + 1;
+                state.frames.clear();
+                state.end = Some(End::Now);
+                let waker = state.waker.take();
+                drop(state);
+                if let Some(waker) = waker {
+                    waker.wake();
+                }
+                return Offer::Stalled(discarded);
+            }
         }
         let offer = if state.frames.len() < capacity {
             Offer::Queued
@@ -293,6 +340,8 @@ impl SubscriberQueue {
     /// Takes the next item for the stream, or registers the task to be woken.
     pub(crate) fn poll_next(&self, cx: &mut Context<'_>) -> Poll<Next> {
         let mut state = self.lock();
+        // Polled: the stream is being read (a reset event taken is progress too).
+        state.progress = true;
         if state.end == Some(End::Now) {
             return Poll::Ready(Next::End);
         }
