@@ -2,8 +2,10 @@
 //!
 //! ```text
 //! cargo run -p quickstart-server &
-//! cargo run -p quickstart-client [URL]     # default http://127.0.0.1:8888/sse
+//! cargo run -p quickstart-client [-- URL]  # default http://127.0.0.1:8888/sse
 //! ```
+//!
+//! The URL can also come from `QUICKSTART_URL`; `--help` and `--version` say the rest.
 //!
 //! Two subscribers read the same stream of `timestamp` events: the first is cancelled after
 //! 5 seconds with a `CancellationToken`, the second reads until the `end` event (data
@@ -11,11 +13,35 @@
 
 use std::time::Duration;
 
+use clap::Parser as _;
 use futures_util::StreamExt;
 use sse_client::Client;
 use tokio_util::sync::CancellationToken;
 
-const DEFAULT_URL: &str = "http://127.0.0.1:8888/sse";
+/// The quickstart client: two subscribers to quickstart-server's stream, one cancelled after
+/// 5 s, one reading until the end event.
+#[derive(Debug, clap::Parser)]
+#[command(version)]
+struct Args {
+    /// The stream to read, an http:// or https:// URL.
+    #[arg(
+        env = "QUICKSTART_URL",
+        default_value = "http://127.0.0.1:8888/sse",
+        value_parser = http_url
+    )]
+    url: String,
+}
+
+/// Refuses at once what the client could only refuse after starting both subscribers.
+fn http_url(text: &str) -> Result<String, String> {
+    let rest = text
+        .strip_prefix("http://")
+        .or_else(|| text.strip_prefix("https://"));
+    match rest {
+        Some(rest) if !rest.is_empty() && !rest.starts_with('/') => Ok(text.to_owned()),
+        _ => Err("not an http:// or https:// URL with a host".to_owned()),
+    }
+}
 
 /// Reads until cancelled.
 async fn cancelled_after_five_seconds(
@@ -52,9 +78,7 @@ async fn until_end(client: Client, url: String) -> Result<(), sse_client::Error>
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
-    let url = std::env::args()
-        .nth(1)
-        .unwrap_or_else(|| DEFAULT_URL.to_owned());
+    let url = Args::parse().url;
     let client = match Client::builder()
         .on_connect(|response| println!("connected to {}", response.url()))
         .on_disconnect(|disconnect| println!("disconnected: {}", disconnect.reason()))

@@ -1,128 +1,43 @@
 //! The stock price server: `stock-price-example [--addr 127.0.0.1:8888] [--interval-ms 1000]
-//! [--redis redis://127.0.0.1:6379 [--no-ticker]]`.
+//! [--history 300] [--redis URL [--no-ticker]] [--log-format pretty|json]`; `--help` lists the
+//! flags, their `STOCK_*` environment variables and defaults.
 //!
-//! The address can also come from the `STOCK_ADDR` environment variable; logging follows
-//! `RUST_LOG` (default `info`). Ctrl-C stops the ticker, ends every open stream and shuts down
-//! gracefully.
+//! Ctrl-C and SIGTERM both stop the ticker and end every open stream cleanly, then the
+//! process exits.
 
-use std::net::SocketAddr;
+mod args;
+
 use std::process::ExitCode;
-use std::time::Duration;
 
-use tracing_subscriber::EnvFilter;
-
-const USAGE: &str = "usage: stock-price-example [--addr ADDR] [--interval-ms MS] [--history N]
-                           [--redis URL [--no-ticker]]
-
-  --addr ADDR        address to listen on (env STOCK_ADDR, default 127.0.0.1:8888)
-  --interval-ms MS   time between ticks (default 1000)
-  --history N        ticks kept for resuming clients (default 300)
-  --redis URL        share the ticks with other servers through Redis
-                     (e.g. redis://127.0.0.1:6379; default: this process only)
-  --no-ticker        publish no ticks, only serve those another server publishes";
-
-struct Args {
-    addr: SocketAddr,
-    config: stock_price_example::Config,
-}
-
-fn parse_args() -> Result<Args, String> {
-    let mut addr = std::env::var("STOCK_ADDR").unwrap_or_else(|_| "127.0.0.1:8888".to_owned());
-    let mut config = stock_price_example::Config::default();
-    let mut args = std::env::args().skip(1);
-    while let Some(arg) = args.next() {
-        let (name, inline) = match arg.split_once('=') {
-            Some((name, value)) => (name.to_owned(), Some(value.to_owned())),
-            None => (arg, None),
-        };
-        if name == "-h" || name == "--help" {
-            return Err(String::new());
-        }
-        if name == "--no-ticker" && inline.is_none() {
-            config.ticker = false;
-            continue;
-        }
-        let value = match inline.or_else(|| args.next()) {
-            Some(value) => value,
-            None => return Err(format!("{name} needs a value")),
-        };
-        let number = || {
-            value
-                .parse::<u64>()
-                .ok()
-                .filter(|n| *n > 0)
-                .ok_or_else(|| format!("{name}: {value:?} is not a positive number"))
-        };
-        match name.as_str() {
-            "--addr" => addr = value.clone(),
-            "--redis" => config.redis = Some(value.clone()),
-            "--interval-ms" => config.interval = Duration::from_millis(number()?),
-            "--history" => {
-                config.history = usize::try_from(number()?).map_err(|e| e.to_string())?;
-            }
-            _ => return Err(format!("unknown option {name}")),
-        }
-    }
-    let addr = addr
-        .parse()
-        .map_err(|_| format!("{addr:?} is not an address like 127.0.0.1:8888"))?;
-    Ok(Args { addr, config })
-}
+use example_ops::Fatal;
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
-        .init();
-    let args = match parse_args() {
-        Ok(args) => args,
-        Err(message) if message.is_empty() => {
-            println!("{USAGE}");
-            return ExitCode::SUCCESS;
-        }
-        Err(message) => {
-            eprintln!("error: {message}\n\n{USAGE}");
-            return ExitCode::from(2);
-        }
-    };
-    let shutdown = args.config.shutdown.clone();
-    let hub = match stock_price_example::connect_hub(&args.config).await {
-        Ok(hub) => hub,
-        Err(e) => {
-            let mut message = e.to_string();
-            let mut source = std::error::Error::source(&e);
-            while let Some(cause) = source {
-                message = format!("{message}: {cause}");
-                source = cause.source();
-            }
-            eprintln!("error: cannot start the hub: {message}");
-            return ExitCode::FAILURE;
-        }
-    };
-    if args.config.ticker {
-        stock_price_example::spawn_ticker(hub.clone(), &args.config);
+    example_ops::exit_code(run(args::Args::from_env()).await)
+}
+
+async fn run(args: args::Args) -> Result<(), Fatal> {
+    let signal = example_ops::start(args.log_format)?;
+    let config = args.config();
+    let shutdown = config.shutdown.clone();
+    let hub = stock_price_example::connect_hub(&config)
+        .await
+        .map_err(|e| Fatal::caused("cannot start the hub", &e))?;
+    let (listener, addr) = example_ops::bind(args.addr).await?;
+    if config.ticker {
+        stock_price_example::spawn_ticker(hub.clone(), &config);
     }
-    let router = stock_price_example::app_with_hub(args.config, hub.clone());
-    let listener = match tokio::net::TcpListener::bind(args.addr).await {
-        Ok(listener) => listener,
-        Err(e) => {
-            eprintln!("error: cannot listen on {}: {e}", args.addr);
-            return ExitCode::FAILURE;
-        }
-    };
-    tracing::info!("stock prices on http://{}/", args.addr);
+    let router = stock_price_example::app_with_hub(config, hub.clone());
+    tracing::info!("stock prices on http://{addr}/");
     let signal = async move {
-        let _ = tokio::signal::ctrl_c().await;
-        tracing::info!("shutting down");
+        signal.received().await;
         shutdown.cancel();
         hub.close();
     };
-    if let Err(e) = axum::serve(listener, router)
+    axum::serve(listener, router)
         .with_graceful_shutdown(signal)
         .await
-    {
-        eprintln!("error: {e}");
-        return ExitCode::FAILURE;
-    }
-    ExitCode::SUCCESS
+        .map_err(|e| Fatal::new(e.to_string()))?;
+    tracing::info!("stopped");
+    Ok(())
 }

@@ -19,6 +19,7 @@ use pin_project_lite::pin_project;
 use tokio::time::{Instant, Sleep};
 use tokio_util::sync::WaitForCancellationFutureOwned;
 
+use super::compress::Compressor;
 use super::limit::StreamGuard;
 
 /// When a stream ends, how many frames that are ready at once it still passes on before its
@@ -55,6 +56,39 @@ pub(super) struct Plan {
     pub(super) closing: Vec<Bytes>,
     /// The slot, given back when the body ends or is dropped.
     pub(super) guard: StreamGuard,
+    /// Compresses every frame, flushed.
+    pub(super) compressor: Option<Compressor>,
+}
+
+/// A compressor on its way through a stream: `None` once finished.
+pub(super) struct Compressing(Option<Compressor>);
+
+impl Compressing {
+    /// The frame compressed; at the end of the stream, the compressor's trailer first.
+    fn compressed<E>(&mut self, frame: Option<Result<Frame<Bytes>, E>>) -> Option<Result<Frame<Bytes>, E>> {
+        let compressor = self.0.as_mut()?;
+        match frame {
+            Some(Ok(frame)) => match frame.into_data() {
+                Ok(data) => match compressor.compress(&data) {
+                    Ok(bytes) => Some(Ok(Frame::data(bytes))),
+                    Err(error) => {
+                        // A compressor writing into memory does not fail; should it, end the
+                        // stream (the client reconnects) rather than send garbage.
+                        tracing::error!(%error, "cannot compress an event stream; ending it");
+                        self.0 = None;
+                        None
+                    }
+                },
+                // Trailers pass as they are.
+                Err(frame) => Some(Ok(frame)),
+            },
+            Some(Err(error)) => Some(Err(error)),
+            None => {
+                let trailer = self.0.take()?.finish().ok().filter(|b| !b.is_empty());
+                trailer.map(|bytes| Ok(Frame::data(bytes)))
+            }
+        }
+    }
 }
 
 pin_project! {
@@ -79,7 +113,9 @@ pin_project! {
             drained: usize,
             closing: Vec<Bytes>,
             guard: Option<StreamGuard>,
-            // The body ends early or gets more frames: its size is not the handler's.
+            compressor: Option<Compressing>,
+            // The body ends early, gets more frames or is compressed: its size is not the
+            // handler's.
             reshaped: bool,
         },
         Rejected {
@@ -90,7 +126,8 @@ pin_project! {
 
 impl<B> Kind<B> {
     pub(super) fn event_stream(inner: B, plan: Plan) -> Self {
-        let reshaped = plan.shutdown.is_some() || plan.lifetime_ends.is_some();
+        let reshaped =
+            plan.shutdown.is_some() || plan.lifetime_ends.is_some() || plan.compressor.is_some();
         Kind::EventStream {
             inner: Some(inner),
             shutdown: plan.shutdown,
@@ -101,6 +138,7 @@ impl<B> Kind<B> {
             drained: 0,
             closing: plan.closing,
             guard: Some(plan.guard),
+            compressor: plan.compressor.map(|c| Compressing(Some(c))),
             reshaped,
         }
     }
@@ -138,67 +176,75 @@ impl<B: Body<Data = Bytes>> Body for ResponseBody<B> {
                 drained,
                 closing,
                 guard,
+                compressor,
                 ..
             } => {
-                let Some(body) = inner.as_mut().as_pin_mut() else {
-                    // Ended: the closing frames, one per poll, then the end.
-                    return Poll::Ready(
-                        (!closing.is_empty()).then(|| Ok(Frame::data(closing.remove(0)))),
-                    );
-                };
-                if ending.is_none() {
-                    let signalled = shutdown
-                        .as_mut()
-                        .as_pin_mut()
-                        .is_some_and(|signal| signal.poll(cx).is_ready());
-                    if signalled {
-                        shutdown.set(None);
-                        match drain {
-                            // This stream's own moment of the window (unless its lifetime
-                            // ends first).
-                            Some(delay) => {
-                                let at = Instant::now() + *delay;
-                                let sooner = timer
-                                    .as_ref()
-                                    .as_pin_ref()
-                                    .is_none_or(|timer| at < timer.deadline());
-                                if sooner {
-                                    timer.set(Some(tokio::time::sleep_until(at)));
-                                    *timer_ends = Some(Ending::Shutdown);
+                let frame = 'frame: {
+                    let Some(body) = inner.as_mut().as_pin_mut() else {
+                        // Ended: the closing frames, one per poll, then the end.
+                        break 'frame Poll::Ready(
+                            (!closing.is_empty()).then(|| Ok(Frame::data(closing.remove(0)))),
+                        );
+                    };
+                    if ending.is_none() {
+                        let signalled = shutdown
+                            .as_mut()
+                            .as_pin_mut()
+                            .is_some_and(|signal| signal.poll(cx).is_ready());
+                        if signalled {
+                            shutdown.set(None);
+                            match drain {
+                                // This stream's own moment of the window (unless its lifetime
+                                // ends first).
+                                Some(delay) => {
+                                    let at = Instant::now() + *delay;
+                                    let sooner = timer
+                                        .as_ref()
+                                        .as_pin_ref()
+                                        .is_none_or(|timer| at < timer.deadline());
+                                    if sooner {
+                                        timer.set(Some(tokio::time::sleep_until(at)));
+                                        *timer_ends = Some(Ending::Shutdown);
+                                    }
                                 }
+                                None => *ending = Some(Ending::Shutdown),
                             }
-                            None => *ending = Some(Ending::Shutdown),
                         }
                     }
-                }
-                if ending.is_none()
-                    && let Some(sleep) = timer.as_mut().as_pin_mut()
-                    && sleep.poll(cx).is_ready()
-                {
-                    *ending = *timer_ends;
-                    timer.set(None);
-                }
-                if ending.is_none() {
-                    match ready!(body.poll_frame(cx)) {
-                        Some(frame) => return Poll::Ready(Some(frame)),
-                        None => closing.clear(), // the handler's own end: nothing to add
-                    }
-                } else {
-                    // Pass on what is ready at once, within a bound; then the closing frames.
-                    if *drained < MAX_FRAMES_WHEN_ENDING
-                        && let Poll::Ready(Some(frame)) = body.poll_frame(cx)
+                    if ending.is_none()
+                        && let Some(sleep) = timer.as_mut().as_pin_mut()
+                        && sleep.poll(cx).is_ready()
                     {
-                        *drained += 1;
-                        return Poll::Ready(Some(frame));
+                        *ending = *timer_ends;
+                        timer.set(None);
                     }
-                    if *ending == Some(Ending::Lifetime) {
-                        // A lifetime's end is routine, not a shutdown: no final event.
-                        closing.clear();
+                    if ending.is_none() {
+                        match ready!(body.poll_frame(cx)) {
+                            Some(frame) => break 'frame Poll::Ready(Some(frame)),
+                            None => closing.clear(), // the handler's own end: nothing to add
+                        }
+                    } else {
+                        // Pass on what is ready at once, within a bound; then the closing
+                        // frames.
+                        if *drained < MAX_FRAMES_WHEN_ENDING
+                            && let Poll::Ready(Some(frame)) = body.poll_frame(cx)
+                        {
+                            *drained += 1;
+                            break 'frame Poll::Ready(Some(frame));
+                        }
+                        if *ending == Some(Ending::Lifetime) {
+                            // A lifetime's end is routine, not a shutdown: no final event.
+                            closing.clear();
+                        }
                     }
+                    inner.set(None);
+                    guard.take();
+                    Poll::Ready((!closing.is_empty()).then(|| Ok(Frame::data(closing.remove(0)))))
+                };
+                match compressor {
+                    None => frame,
+                    Some(compressor) => Poll::Ready(compressor.compressed(ready!(frame))),
                 }
-                inner.set(None);
-                guard.take();
-                Poll::Ready((!closing.is_empty()).then(|| Ok(Frame::data(closing.remove(0)))))
             }
         }
     }
@@ -207,8 +253,15 @@ impl<B: Body<Data = Bytes>> Body for ResponseBody<B> {
         match &self.kind {
             Kind::Passthrough { inner } => inner.is_end_stream(),
             Kind::Rejected { body } => body.is_none(),
-            Kind::EventStream { inner, closing, .. } => {
-                closing.is_empty() && inner.as_ref().is_none_or(Body::is_end_stream)
+            Kind::EventStream {
+                inner,
+                closing,
+                compressor,
+                ..
+            } => {
+                closing.is_empty()
+                    && compressor.as_ref().is_none_or(|c| c.0.is_none())
+                    && inner.as_ref().is_none_or(Body::is_end_stream)
             }
         }
     }
