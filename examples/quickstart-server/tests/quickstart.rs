@@ -65,8 +65,12 @@ fn assert_timestamp(data: &str) {
     }
 }
 
-/// Checks the body holds timestamp events with ids `first..=10`, then the end event.
+/// Checks the body holds the opening comment, timestamp events with ids `first..=10`, then
+/// the end event.
 fn assert_events(body: &str, first: u32) {
+    let body = body
+        .strip_prefix(":\n\n")
+        .unwrap_or_else(|| panic!("no opening comment: {body:?}"));
     let blocks: Vec<&str> = body.split_terminator("\n\n").collect();
     let expected_timestamps = (first..=10).count();
     assert_eq!(blocks.len(), expected_timestamps + 1, "{body}");
@@ -129,7 +133,7 @@ async fn shutdown_ends_open_streams_with_a_retry_hint() {
         .unwrap();
     let (_, body) = client.await.unwrap();
     assert!(
-        body.starts_with("event: timestamp\nid: 1\ndata: "),
+        body.starts_with(":\n\nevent: timestamp\nid: 1\ndata: "),
         "{body}"
     );
     assert!(
