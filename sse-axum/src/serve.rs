@@ -21,13 +21,18 @@ use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::sync::watch;
 use tower_service::Service as _;
 
+pub use crate::stall::{StallGuard, StallIo};
+
 /// Serves `router` on `listener` over HTTP/1.1 only, like [`axum::serve()`] with less memory per
 /// open connection (see the [module documentation](self)).
 ///
 /// What it does, so that it can stand in for `axum::serve(listener, router)`:
 /// - any [`axum::serve::Listener`]: a `tokio::net::TcpListener`, a `UnixListener`, or one
-///   adapted with [`ListenerExt`](axum::serve::ListenerExt) (e.g. `tap_io` to set
-///   `TCP_NODELAY`); accept errors are handled by the listener, as with `axum::serve`;
+///   adapted with [`ListenerExt`](axum::serve::ListenerExt); accept errors are handled by the
+///   listener, as with `axum::serve`;
+/// - `TCP_NODELAY` on every TCP connection a `tokio::net::TcpListener` accepts (see
+///   [`ServeHttp1::tcp_nodelay`]), so an event is sent when it is written, not held back by
+///   Nagle's algorithm until the previous one is acknowledged;
 /// - HTTP/1.1 upgrades (`hyper::upgrade::on`, axum's WebSocket extractor), so other routes
 ///   of the router keep working;
 /// - [`ConnectInfo`] of the listener's address type in every request's extensions, so the
@@ -36,6 +41,10 @@ use tower_service::Service as _;
 ///   [`ServeHttp1::header_read_timeout`]), so a client that connects and sends nothing, or
 ///   trickles a head byte by byte, does not hold a connection forever (`axum::serve` has no
 ///   such limit);
+/// - a client that takes no bytes for 30 seconds while there are bytes for it (it stopped
+///   reading) is disconnected at the socket (see [`ServeHttp1::stall_timeout`] and
+///   [`StallIo`]), so a stalled reader never holds a connection, its memory and its
+///   subscription forever;
 /// - [`ServeHttp1::with_graceful_shutdown`]: stop accepting when a signal fires, then wait for
 ///   the open connections to finish. Open event streams only finish when they end, so give
 ///   the same signal to [`SseLayer::graceful_shutdown`](crate::SseLayer::graceful_shutdown)
@@ -87,12 +96,17 @@ where
         listener,
         router,
         header_read_timeout: Some(DEFAULT_HEADER_READ_TIMEOUT),
+        tcp_nodelay: true,
+        stall_timeout: Some(DEFAULT_STALL_TIMEOUT),
         signal: pending(),
     }
 }
 
 /// How long [`serve_http1`] waits for a request head by default (hyper's default).
 const DEFAULT_HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// How long [`serve_http1`] lets a blocked write wait for the client by default.
+const DEFAULT_STALL_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// The server [`serve_http1`] returns: `.await` it (or call
 /// [`into_future`](IntoFuture::into_future) to spawn it) to run it.
@@ -101,6 +115,8 @@ pub struct ServeHttp1<L, F> {
     listener: L,
     router: Router,
     header_read_timeout: Option<Duration>,
+    tcp_nodelay: bool,
+    stall_timeout: Option<Duration>,
     signal: F,
 }
 
@@ -110,6 +126,29 @@ impl<L, F> ServeHttp1<L, F> {
     /// keep-alive connection; an event stream under way is not affected.
     pub fn header_read_timeout(mut self, timeout: Option<Duration>) -> Self {
         self.header_read_timeout = timeout;
+        self
+    }
+
+    /// Whether accepted TCP connections get `TCP_NODELAY` (default `true`).
+    ///
+    /// With Nagle's algorithm (`false`), a small write waits while an earlier one is not yet
+    /// acknowledged, and the receiver delays its acknowledgements: events published a few
+    /// milliseconds apart are held back by up to tens of milliseconds. An event stream writes
+    /// whole events (the body joins the events that are ready into one write), so the option
+    /// costs no extra packets for a burst. It applies when the listener yields
+    /// `tokio::net::TcpStream`s (a `tokio::net::TcpListener`); for other listeners set it in
+    /// [`tap_io`](axum::serve::ListenerExt::tap_io).
+    pub fn tcp_nodelay(mut self, nodelay: bool) -> Self {
+        self.tcp_nodelay = nodelay;
+        self
+    }
+
+    /// How long a connection's write may stay blocked (the client takes no bytes while there
+    /// are bytes for it) before the connection is closed (default 30 seconds; `None`: no
+    /// limit). Until then a stalled client holds at most hyper's write buffer (about 400 KiB)
+    /// and the socket's buffers, plus, for a hub subscriber, its bounded queue.
+    pub fn stall_timeout(mut self, timeout: Option<Duration>) -> Self {
+        self.stall_timeout = timeout;
         self
     }
 }
@@ -132,6 +171,8 @@ impl<L> ServeHttp1<L, Pending<()>> {
             listener: self.listener,
             router: self.router,
             header_read_timeout: self.header_read_timeout,
+            tcp_nodelay: self.tcp_nodelay,
+            stall_timeout: self.stall_timeout,
             signal,
         }
     }
@@ -153,14 +194,38 @@ where
         builder
             .timer(TokioTimer::new())
             .header_read_timeout(self.header_read_timeout);
-        Box::pin(run(self.listener, self.router, builder, self.signal))
+        Box::pin(run(
+            self.listener,
+            self.router,
+            builder,
+            Accepted {
+                tcp_nodelay: self.tcp_nodelay,
+                stall_timeout: self.stall_timeout,
+            },
+            self.signal,
+        ))
     }
+}
+
+/// Sets `TCP_NODELAY` on `io` if it is a tokio `TcpStream` (the io of a `TcpListener`).
+fn set_nodelay<Io: 'static>(io: &Io) {
+    if let Some(tcp) = (io as &dyn std::any::Any).downcast_ref::<tokio::net::TcpStream>() {
+        // A socket that refuses the option still works, with Nagle's algorithm.
+        let _ = tcp.set_nodelay(true);
+    }
+}
+
+/// What is done to each accepted connection.
+struct Accepted {
+    tcp_nodelay: bool,
+    stall_timeout: Option<Duration>,
 }
 
 async fn run<L, F>(
     mut listener: L,
     router: Router,
     builder: hyper::server::conn::http1::Builder,
+    accepted: Accepted,
     signal: F,
 ) -> io::Result<()>
 where
@@ -180,6 +245,10 @@ where
             accepted = listener.accept() => accepted,
             () = &mut signal => break,
         };
+        if accepted.tcp_nodelay {
+            set_nodelay(&io);
+        }
+        let io = StallIo::optional(io, accepted.stall_timeout);
         let router = router.clone();
         let service = hyper::service::service_fn(move |mut request: Request<_>| {
             request.extensions_mut().insert(ConnectInfo(addr.clone()));

@@ -11,14 +11,29 @@ use bytes::BytesMut;
 pub(super) struct Inner {
     /// The `event:`, `id:` and `data:` lines, in this order and exactly as they are sent (each
     /// one empty while its field is not set), so an event is written with one copy. Data with
-    /// line breaks is kept as given instead (`raw_data`) and split when it is written.
+    /// line breaks is written as its `data:` lines too, followed by the data as given (so that
+    /// it can be read back): see [`DataForm`].
     pub(super) text: Text,
-    /// Lengths of the `event:` and `id:` lines in `text`; the `data:` line(s) are the rest.
+    /// Lengths of the `event:` and `id:` lines in `text`; the data part is the rest.
     type_len: usize,
     id_len: usize,
-    raw_data: bool,
+    data_form: DataForm,
     pub(super) retry: Option<Duration>,
     pub(super) comments: Vec<String>,
+}
+
+/// How the data part of [`Inner::text`] holds the data.
+#[derive(Clone, Copy, Default, PartialEq, Eq)]
+enum DataForm {
+    /// One `data:` line (or nothing, when no data is set): the value is inside the line.
+    #[default]
+    Line,
+    /// Data with line breaks: its `data:` lines, as they are sent, then the data as it was
+    /// given, `given_len` bytes, which are not sent.
+    Lines { given_len: u32 },
+    /// Data with line breaks too long for [`DataForm::Lines`] (4 GiB or more): kept only as
+    /// given, and split into lines each time it is written.
+    Given,
 }
 
 /// The id, event type or data in [`Inner::text`].
@@ -56,8 +71,15 @@ impl Inner {
         if range.is_empty() {
             return None;
         }
-        if field == Field::Data && self.raw_data {
-            return Some(self.text.get(range));
+        if field == Field::Data {
+            match self.data_form {
+                DataForm::Line => {}
+                DataForm::Lines { given_len } => {
+                    let given = range.end - given_len as usize;
+                    return Some(self.text.get(given..range.end));
+                }
+                DataForm::Given => return Some(self.text.get(range)),
+            }
         }
         // `name: value\n`, or `name:\n` for an empty value.
         let start = range.start + field.name().len() + 2;
@@ -68,15 +90,17 @@ impl Inner {
         })
     }
 
-    /// Sets the field to `value`, written as its line (`raw`: as it is, for data with line
-    /// breaks).
+    /// Sets the field to `value`, written as its line (`line_breaks`: data with line breaks,
+    /// written as one `data:` line per line).
     #[inline(always)] // so that `field` is a constant in each setter
-    pub(super) fn set(&mut self, field: Field, value: &str, raw: bool) {
+    pub(super) fn set(&mut self, field: Field, value: &str, line_breaks: bool) {
         let name = field.name();
         let range = self.range(field);
-        let line_len = if raw {
-            self.text.replace(range, &[value])
-        } else if value.is_empty() {
+        if line_breaks && field == Field::Data {
+            self.data_form = self.text.set_data_lines(range.start, value);
+            return;
+        }
+        let line_len = if value.is_empty() {
             self.text.replace(range, &[name, ":\n"])
         } else if let Some(len) = self.text.set_last_line(range.clone(), name, value) {
             len
@@ -86,7 +110,7 @@ impl Inner {
         match field {
             Field::Type => self.type_len = line_len,
             Field::Id => self.id_len = line_len,
-            Field::Data => self.raw_data = raw,
+            Field::Data => self.data_form = DataForm::Line,
         }
     }
 
@@ -97,7 +121,7 @@ impl Inner {
         match field {
             Field::Type => self.type_len = 0,
             Field::Id => self.id_len = 0,
-            Field::Data => self.raw_data = false,
+            Field::Data => self.data_form = DataForm::Line,
         }
     }
 
@@ -119,22 +143,40 @@ impl Inner {
             let (digits, start) = decimal(retry.as_millis());
             len += "retry: \n".len() + digits.len() - start;
         }
-        if self.raw_data {
-            let data = self.range(Field::Data);
-            len -= data.len();
-            len += lines(self.text.get(data))
-                .map(|line| field_len("data", line))
-                .sum::<usize>();
+        match self.data_form {
+            DataForm::Line => {}
+            DataForm::Lines { given_len } => len -= given_len as usize,
+            DataForm::Given => {
+                let data = self.range(Field::Data);
+                len -= data.len();
+                len += lines(self.text.get(data))
+                    .map(|line| field_len("data", line))
+                    .sum::<usize>();
+            }
         }
         len
+    }
+
+    /// The bytes of `text` that are sent as they are: every line, without the data as given
+    /// that [`DataForm::Lines`] keeps after them (all of `text` for [`DataForm::Given`], whose
+    /// data part is not sent as it is).
+    #[inline]
+    fn sent_text(&self) -> &[u8] {
+        let text = self.text.as_bytes();
+        match self.data_form {
+            DataForm::Line | DataForm::Given => text,
+            DataForm::Lines { given_len } => text
+                .get(..text.len() - given_len as usize)
+                .unwrap_or_default(),
+        }
     }
 
     /// Appends the wire bytes; false for an empty event.
     #[inline]
     pub(super) fn encode_into(&self, buf: &mut BytesMut) -> bool {
-        if self.retry.is_none() && self.comments.is_empty() && !self.raw_data {
+        if self.retry.is_none() && self.comments.is_empty() && self.data_form != DataForm::Given {
             // The usual event: its lines, then the blank line.
-            let text = self.text.as_bytes();
+            let text = self.sent_text();
             if text.is_empty() {
                 return false;
             }
@@ -160,12 +202,12 @@ impl Inner {
             buf.extend_from_slice(&digits[start..]);
             buf.extend_from_slice(b"\n");
         }
-        if self.raw_data {
+        if self.data_form == DataForm::Given {
             for line in lines(self.text.get(data)) {
                 put_field(buf, b"data", line);
             }
         } else {
-            buf.extend_from_slice(self.text.as_bytes().get(data).unwrap_or_default());
+            buf.extend_from_slice(self.sent_text().get(data.start..).unwrap_or_default());
         }
         buf.extend_from_slice(b"\n");
         true
@@ -232,6 +274,56 @@ impl Text {
         newline.copy_from_slice(b"\n");
         *len = new_len;
         Some(line_len)
+    }
+
+    /// Replaces everything from `start` (where the data part begins) with the `data:` lines of
+    /// `value`, which has line breaks, followed by `value` as it is; says how it was stored.
+    fn set_data_lines(&mut self, start: usize, value: &str) -> DataForm {
+        let Ok(given_len) = u32::try_from(value.len()) else {
+            self.replace(start..self.len(), &[value]);
+            return DataForm::Given;
+        };
+        let form = DataForm::Lines { given_len };
+        // Each line ending (one or two bytes) becomes `\ndata: ` and the value is kept too, so
+        // the part is more than twice the value: only a short value can fit in place.
+        if let Self::Inline { len, bytes } = self
+            && start + 2 * value.len() + 6 <= Self::INLINE
+        {
+            let mut part_len = value.len();
+            data_lines(value, |piece| part_len += piece.len());
+            if let Ok(new_len) = u8::try_from(start + part_len)
+                && usize::from(new_len) <= Self::INLINE
+            {
+                let mut at = start;
+                let mut put = |piece: &str| {
+                    bytes[at..at + piece.len()].copy_from_slice(piece.as_bytes());
+                    at += piece.len();
+                };
+                data_lines(value, &mut put);
+                put(value);
+                *len = new_len;
+                return form;
+            }
+        }
+        // The lines are the value and 6 bytes per line; for lines of 48 bytes or more on
+        // average this is enough, shorter ones grow the string once.
+        let room = 2 * value.len() + value.len() / 8 + 16;
+        let mut text = match std::mem::take(self) {
+            Self::Heap(mut text) => {
+                text.truncate(start);
+                text.reserve(room);
+                text
+            }
+            inline @ Self::Inline { .. } => {
+                let mut text = String::with_capacity(start + room);
+                text.push_str(inline.get(0..start));
+                text
+            }
+        };
+        data_lines(value, |piece| text.push_str(piece));
+        text.push_str(value);
+        *self = Self::Heap(text);
+        form
     }
 
     /// Replaces the bytes in `range` (the boundaries of a line) with `parts` one after the
@@ -323,6 +415,38 @@ pub(super) fn lines(text: &str) -> impl Iterator<Item = &str> {
     })
 }
 
+/// Calls `put` with the pieces of the `data:` lines of `text`, in order: for each line (split
+/// as [`lines`] splits) `data: ` and the line, or `data:` for an empty one, then `\n`. One scan
+/// of the text, no allocation.
+#[inline]
+fn data_lines(text: &str, mut put: impl FnMut(&str)) {
+    let bytes = text.as_bytes();
+    let mut line = |line: &str| {
+        if line.is_empty() {
+            put("data:\n");
+        } else {
+            put("data: ");
+            put(line);
+            put("\n");
+        }
+    };
+    let mut start = 0;
+    // The last line ending was a CR: an LF right after it belongs to it.
+    let mut after_cr = false;
+    for at in memchr::memchr2_iter(b'\r', b'\n', bytes) {
+        let cr = bytes[at] == b'\r';
+        if after_cr && at == start && !cr {
+            after_cr = false;
+            start = at + 1;
+            continue;
+        }
+        line(text.get(start..at).unwrap_or_default());
+        after_cr = cr;
+        start = at + 1;
+    }
+    line(text.get(start..).unwrap_or_default());
+}
+
 /// The decimal digits of `n`, right-aligned in the array, and where they start.
 fn decimal(mut n: u128) -> ([u8; 39], usize) {
     let mut digits = [0; 39];
@@ -376,5 +500,30 @@ mod tests {
         assert_eq!(split("a\r\r\nb"), ["a", "", "b"]);
         assert_eq!(split("\n"), ["", ""]);
         assert_eq!(split("a\r\n"), ["a", ""]);
+    }
+
+    #[test]
+    fn data_lines_split_like_lines() {
+        for text in [
+            "",
+            "a",
+            "a\r\nb",
+            "a\rb\nc",
+            "a\n\rb",
+            "a\r\r\nb",
+            "\n",
+            "a\r\n",
+            "\r",
+            "\r\n\r\n",
+            "é\r\nü\n",
+        ] {
+            let mut got = String::new();
+            data_lines(text, |piece| got.push_str(piece));
+            let mut expected = BytesMut::new();
+            for line in lines(text) {
+                put_field(&mut expected, b"data", line);
+            }
+            assert_eq!(got.as_bytes(), &expected[..], "{text:?}");
+        }
     }
 }

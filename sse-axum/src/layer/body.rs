@@ -65,7 +65,10 @@ pub(super) struct Compressing(Option<Compressor>);
 
 impl Compressing {
     /// The frame compressed; at the end of the stream, the compressor's trailer first.
-    fn compressed<E>(&mut self, frame: Option<Result<Frame<Bytes>, E>>) -> Option<Result<Frame<Bytes>, E>> {
+    fn compressed<E>(
+        &mut self,
+        frame: Option<Result<Frame<Bytes>, E>>,
+    ) -> Option<Result<Frame<Bytes>, E>> {
         let compressor = self.0.as_mut()?;
         match frame {
             Some(Ok(frame)) => match frame.into_data() {

@@ -100,7 +100,11 @@ pub(super) fn negotiate(headers: &HeaderMap, allowed: &[Encoding]) -> Option<Enc
 fn parse_q(text: &str) -> Option<u16> {
     let q: f32 = text.trim().parse().ok()?;
     (0.0..=1.0).contains(&q).then(|| {
-        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss, reason = "0..=1000")]
+        #[allow(
+            clippy::cast_possible_truncation,
+            clippy::cast_sign_loss,
+            reason = "0..=1000"
+        )]
         let thousandths = (q * 1000.0).round() as u16;
         thousandths
     })
@@ -140,7 +144,12 @@ impl Compressor {
             #[cfg(feature = "compression-br")]
             Encoding::Brotli => {
                 // Quality 4, window 2^22: fast enough to keep up with a busy stream.
-                Self::Brotli(Box::new(brotli::CompressorWriter::new(Vec::new(), 4096, 4, 22)))
+                Self::Brotli(Box::new(brotli::CompressorWriter::new(
+                    Vec::new(),
+                    4096,
+                    4,
+                    22,
+                )))
             }
             #[cfg(feature = "compression-zstd")]
             Encoding::Zstd => Self::Zstd(zstd::stream::write::Encoder::new(Vec::new(), 3)?),
@@ -217,6 +226,9 @@ mod tests {
             negotiate(&accept("gzip, br, zstd"), &[Encoding::Gzip]),
             built(Encoding::Gzip)
         );
-        assert_eq!(negotiate(&accept("gzip;q=abc"), &all), built(Encoding::Gzip));
+        assert_eq!(
+            negotiate(&accept("gzip;q=abc"), &all),
+            built(Encoding::Gzip)
+        );
     }
 }

@@ -92,7 +92,8 @@ impl RawResponse {
             after_opening: None,
         };
         let event_stream = response.header("content-type") == Some("text/event-stream")
-            && response.header("transfer-encoding") == Some("chunked");
+            && response.header("transfer-encoding") == Some("chunked")
+            && response.header("content-encoding").is_none();
         if event_stream {
             // The headers leave with the opening comment, before any event.
             let first = response.next_chunk().await.expect("an opening chunk");
