@@ -41,7 +41,8 @@ impl<T> StallIo<T> {
         Self::optional(inner, Some(timeout))
     }
 
-    pub(crate) fn optional(inner: T, timeout: Option<Duration>) -> Self {
+    /// Guards `inner` with `timeout`, or not at all for `None` (one type for both).
+    pub fn optional(inner: T, timeout: Option<Duration>) -> Self {
         Self {
             inner,
             timeout,

@@ -5,6 +5,7 @@
 //! `--help`) and one more line in [`Args::config`] or in `main`.
 
 use std::net::SocketAddr;
+use std::time::Duration;
 
 use chat_example::{Config, PublicHost};
 use clap::Parser;
@@ -57,6 +58,54 @@ pub(crate) struct Args {
     )]
     pub(crate) public_hosts: Vec<PublicHost>,
 
+    /// Spread the ends of a graceful shutdown over this many seconds: each stream ends at
+    /// its own moment, with a retry of its own, so clients do not all come back at once
+    /// [default: all end at once].
+    #[arg(long, env = "CHAT_DRAIN", value_name = "SECS")]
+    pub(crate) drain: Option<f64>,
+
+    /// End each stream after about this many seconds (90-100%, at random); the client
+    /// resumes from the history with its Last-Event-ID [default: no limit].
+    #[arg(long, env = "CHAT_MAX_LIFETIME", value_name = "SECS")]
+    pub(crate) max_lifetime: Option<f64>,
+
+    /// At most this many open streams; beyond, a client is told to retry later (200, a
+    /// jittered retry, a clean end: browsers come back) [default: no limit].
+    #[arg(long, env = "CHAT_MAX_STREAMS", value_name = "N")]
+    pub(crate) max_streams: Option<usize>,
+
+    /// At most this many open streams per client IP address [default: no limit].
+    #[arg(long, env = "CHAT_MAX_STREAMS_PER_IP", value_name = "N")]
+    pub(crate) max_streams_per_ip: Option<usize>,
+
+    /// Disconnect a client that took no bytes for this many seconds while events waited
+    /// (0: never).
+    #[arg(
+        long,
+        env = "CHAT_STALL_TIMEOUT",
+        value_name = "SECS",
+        default_value_t = 30.0
+    )]
+    pub(crate) stall_timeout: f64,
+
+    /// Compress streams with zstd, brotli or gzip, as the client accepts, every event
+    /// flushed.
+    #[arg(long, env = "CHAT_COMPRESS")]
+    pub(crate) compress: bool,
+
+    /// Also speak HTTP/2 without TLS (h2c, by prior knowledge) on the same port.
+    #[arg(long, env = "CHAT_HTTP2")]
+    pub(crate) http2: bool,
+
+    /// Serve HTTPS with this certificate chain (PEM, leaf first); HTTP/2 or HTTP/1.1 by
+    /// ALPN. Needs --tls-key.
+    #[arg(long, env = "CHAT_TLS_CERT", value_name = "FILE", requires = "tls_key")]
+    pub(crate) tls_cert: Option<std::path::PathBuf>,
+
+    /// The private key of --tls-cert (PEM).
+    #[arg(long, env = "CHAT_TLS_KEY", value_name = "FILE", requires = "tls_cert")]
+    pub(crate) tls_key: Option<std::path::PathBuf>,
+
     /// Log line format (see Logging below).
     #[arg(
         long,
@@ -75,8 +124,25 @@ impl Args {
         config.history = self.history;
         config.max_message_bytes = self.max_message;
         config.redis = self.redis.clone();
+        config.streams.drain = self.drain.map(seconds);
+        config.streams.max_lifetime = self.max_lifetime.map(seconds);
+        config.streams.max_streams = self.max_streams;
+        config.streams.max_streams_per_ip = self.max_streams_per_ip;
+        config.streams.stall_timeout = Some(seconds(self.stall_timeout)).filter(|d| !d.is_zero());
+        config.streams.compress = self.compress;
         config
     }
+
+    /// The stall timeout of the server's sockets (the hub's is in [`Args::config`]).
+    pub(crate) fn socket_stall_timeout(&self) -> Option<Duration> {
+        self.config().streams.stall_timeout
+    }
+}
+
+/// Seconds from the command line; a negative, NaN or huge value counts as zero or the most
+/// there is rather than failing later.
+fn seconds(secs: f64) -> Duration {
+    Duration::try_from_secs_f64(secs.max(0.0)).unwrap_or(Duration::MAX)
 }
 
 #[cfg(test)]

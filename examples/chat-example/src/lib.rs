@@ -46,9 +46,11 @@
 mod host;
 mod message;
 mod name;
+pub mod serve;
 
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, Query, State};
@@ -103,6 +105,69 @@ pub struct Config {
     /// A Redis URL (`--redis`) to share the hub with other chat servers; `None` (the
     /// default) keeps it in this process.
     pub redis: Option<String>,
+    /// How the event streams behave in production (drain, lifetime, limits, stalls,
+    /// compression).
+    pub streams: StreamOptions,
+}
+
+/// The production settings of `/chat/sse`, each a flag of the binary.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct StreamOptions {
+    /// Spread the ends of a graceful shutdown over this window (`--drain`).
+    pub drain: Option<Duration>,
+    /// End each stream after about this long; the client resumes (`--max-lifetime`).
+    pub max_lifetime: Option<Duration>,
+    /// At most this many open streams (`--max-streams`); beyond, a soft refusal.
+    pub max_streams: Option<usize>,
+    /// At most this many open streams per client address (`--max-streams-per-ip`).
+    pub max_streams_per_ip: Option<usize>,
+    /// Disconnect a reader that took nothing for this long while events waited
+    /// (`--stall-timeout`, default 30 s; the hub's and the socket's).
+    pub stall_timeout: Option<Duration>,
+    /// Compress streams with the encodings the client accepts (`--compress`). The chat
+    /// carries no secret beside attacker-chosen text in one stream, so BREACH does not apply.
+    pub compress: bool,
+}
+
+impl Default for StreamOptions {
+    fn default() -> Self {
+        Self {
+            drain: None,
+            max_lifetime: None,
+            max_streams: None,
+            max_streams_per_ip: None,
+            stall_timeout: Some(Duration::from_secs(30)),
+            compress: false,
+        }
+    }
+}
+
+impl StreamOptions {
+    /// The layer for the chat's event streams, ending them when `shutdown` fires.
+    pub fn layer(&self, shutdown: CancellationToken) -> SseLayer {
+        let mut layer = SseLayer::new().graceful_shutdown(shutdown);
+        if let Some(window) = self.drain {
+            layer = layer.drain_over(window);
+        }
+        if let Some(lifetime) = self.max_lifetime {
+            layer = layer.max_lifetime(lifetime);
+        }
+        if let Some(max) = self.max_streams {
+            layer = layer.max_streams(max);
+        }
+        if let Some(max) = self.max_streams_per_ip {
+            layer = layer.max_streams_per(sse_axum::layer::peer_ip, max);
+        }
+        if self.compress {
+            layer = layer.compression([
+                sse_axum::layer::Encoding::Zstd,
+                sse_axum::layer::Encoding::Brotli,
+                sse_axum::layer::Encoding::Gzip,
+            ]);
+        }
+        layer
+    }
 }
 
 impl Default for Config {
@@ -113,6 +178,7 @@ impl Default for Config {
             max_name_chars: 64,
             shutdown: CancellationToken::new(),
             redis: None,
+            streams: StreamOptions::default(),
         }
     }
 }
@@ -120,7 +186,13 @@ impl Default for Config {
 /// Builds the in-process hub the chat publishes through, as `config` says (ignoring
 /// [`Config::redis`]; see [`connect_hub`]).
 pub fn build_hub(config: &Config) -> Hub {
-    Hub::builder().history_len(config.history).build()
+    hub_builder(config).build()
+}
+
+fn hub_builder(config: &Config) -> sse_axum::hub::HubBuilder {
+    Hub::builder()
+        .history_len(config.history)
+        .stall_timeout(config.streams.stall_timeout)
 }
 
 /// The hub `config` asks for: shared through Redis when [`Config::redis`] is set (keys
@@ -133,10 +205,7 @@ pub async fn connect_hub(config: &Config) -> Result<Hub, HubError> {
     match &config.redis {
         Some(url) => {
             let redis = RedisBackend::new(url)?.prefix("sse-chat");
-            Hub::builder()
-                .history_len(config.history)
-                .build_redis(redis)
-                .await
+            hub_builder(config).build_redis(redis).await
         }
         None => Ok(build_hub(config)),
     }
@@ -156,7 +225,7 @@ pub fn app_with_hub(config: Config, hub: Hub) -> Router {
         .max_message_bytes
         .saturating_mul(3)
         .saturating_add(4096);
-    let sse_layer = SseLayer::new().graceful_shutdown(config.shutdown.clone());
+    let sse_layer = config.streams.layer(config.shutdown.clone());
     let state = Arc::new(AppState { hub, config });
     Router::new()
         .route("/", get(page))
