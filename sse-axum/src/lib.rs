@@ -72,6 +72,10 @@
 //!
 //! # Features
 //!
+//! - `auth`: module `auth`: signed, expiring stream tickets (HMAC-SHA256 over a subject,
+//!   the topics and topic prefixes it may read and publish to, an expiry and optionally an
+//!   origin), the `Ticket` extractor (cookie, `Authorization: Bearer` or query parameter;
+//!   401/403 with a plain message), and hub subscriptions that end when the ticket expires.
 //! - `json`: `Event::json_data`, via `serde_json`.
 //! - `redis`: [`HubBuilder::build_redis`](hub::HubBuilder) and `hub::RedisBackend`: a hub shared
 //!   by several processes through a Redis Stream (the `redis` crate, on Tokio).
@@ -85,6 +89,9 @@
     warn(clippy::unwrap_used, clippy::expect_used, clippy::panic)
 )]
 
+#[cfg_attr(docsrs, doc(cfg(feature = "auth")))]
+#[cfg(feature = "auth")]
+pub mod auth;
 mod event;
 pub mod hub;
 mod jitter;

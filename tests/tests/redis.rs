@@ -10,11 +10,11 @@ use std::time::Duration;
 
 use futures_util::StreamExt as _;
 use reqwest::{StatusCode, Url};
+use sse_axum::Event;
+use sse_axum::hub::EventId;
 use sse_axum::hub::{
     BackendErrorKind, FrameKind, Hub, HubError, RedisBackend, Subscribe, Subscription,
 };
-use sse_axum::Event;
-use sse_axum::hub::EventId;
 use sse_tests::{RedisServer, SseConnection, TestServer};
 
 #[allow(unreachable_pub, dead_code)]
@@ -580,4 +580,120 @@ async fn latency_through_redis_across_instances_and_in_process() {
         report.redis.p50 > report.memory.p50,
         "a network round trip costs more: {report:?}"
     );
+}
+
+/// A resumable generation through Redis: the chat's made-up answer starts on one instance,
+/// a reader on a second instance reloads in the middle and resumes on a third with its
+/// `Last-Event-ID`, and has every token once, in order, then the end; a reconnect after the
+/// end answers 204. The end marker and the `gen:` retention live in Redis, so any instance
+/// knows.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_generation_resumes_on_another_instance_with_every_token_once() {
+    let Some(redis) = RedisServer::start().await else {
+        return;
+    };
+    tokio::time::timeout(TEST_TIMEOUT, async {
+        let mut config = chat_example::Config::default();
+        config.redis = Some(redis.url());
+        config.token_interval = Duration::from_millis(30);
+        let mut instances = Vec::new();
+        for _ in 0..3 {
+            let hub = chat_example::connect_hub(&config).await.unwrap();
+            let mut instance_config = chat_example::Config::default();
+            instance_config.token_interval = config.token_interval;
+            let server = TestServer::spawn(chat_example::app_with_hub(instance_config, hub.clone())).await;
+            instances.push((server, hub));
+        }
+        let (status, body) = post(&instances[0].0, "/chat/generate", &[("prompt", "why is the sky blue")]).await;
+        assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+        let answer: serde_json::Value = serde_json::from_str(&body).unwrap();
+        let stream = answer["stream"].as_str().unwrap().to_owned();
+
+        // Read a few tokens on the second instance, then "reload".
+        let mut first = SseConnection::open(&instances[1].0.url(&stream), None).await.unwrap();
+        assert_eq!(first.status, StatusCode::OK);
+        let mut tokens = Vec::new();
+        let mut last_id = String::new();
+        while tokens.len() < 4 {
+            let event = first.next_event().await.expect("a token");
+            assert_eq!(event.event_type(), "token");
+            tokens.push(event.data().to_owned());
+            last_id = event.last_event_id().to_owned();
+        }
+        drop(first);
+
+        // Resume on the third instance: the rest, then the end, then a clean end.
+        let mut second = SseConnection::open(&instances[2].0.url(&stream), Some(&last_id)).await.unwrap();
+        assert_eq!(second.status, StatusCode::OK);
+        let end_id = loop {
+            let event = second.next_event().await.expect("the rest of the answer");
+            match event.event_type() {
+                "token" => tokens.push(event.data().to_owned()),
+                "done" => {
+                    assert_eq!(event.data(), "[DONE]");
+                    break event.last_event_id().to_owned();
+                }
+                other => panic!("unexpected event {other}: {:?}", event.data()),
+            }
+        };
+        assert!(second.next_event().await.is_none(), "a clean end after [DONE]");
+        let expected = "You asked: why is the sky blue. Here is a made-up answer, one token at a time.";
+        assert_eq!(tokens.concat(), expected, "every token once, in order");
+
+        // After the end, on any instance: 204, nothing to wait for.
+        for (server, _) in &instances {
+            let after = SseConnection::open(&server.url(&stream), Some(&end_id)).await.unwrap();
+            assert_eq!(after.status, StatusCode::NO_CONTENT);
+        }
+        for (_, hub) in &instances {
+            hub.close();
+        }
+    })
+    .await
+    .expect("the test took too long");
+}
+
+/// History retention per topic prefix through Redis: one stream for every topic, each
+/// topic's own limits applied when its history is read.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn retention_per_prefix_applies_through_redis() {
+    let Some(redis) = RedisServer::start().await else {
+        return;
+    };
+    tokio::time::timeout(TEST_TIMEOUT, async {
+        let hub = Hub::builder()
+            .history_len(3)
+            .retention("gen:", 10, None)
+            .build_redis(backend(&redis).prefix("retention"))
+            .await
+            .unwrap();
+        let mut generation = Vec::new();
+        let mut room = Vec::new();
+        for n in 0..6 {
+            generation.push(hub.publish("gen:x", Event::new().data(format!("g{n}"))).await.unwrap());
+            room.push(hub.publish("room:x", Event::new().data(format!("r{n}"))).await.unwrap());
+        }
+        // gen: keeps 10 per topic: everything after g1 is there.
+        let mut resumed = hub
+            .subscribe(Subscribe::new(["gen:x"]).last_event_id(generation[1]))
+            .await
+            .unwrap();
+        for expected in &generation[2..] {
+            let frame = next_frame(&mut resumed).await;
+            assert_eq!((frame.kind(), frame.id()), (FrameKind::Replayed, Some(*expected)));
+        }
+        // room: keeps 3: after r1, r2 is gone: the reset event, then the three kept.
+        let mut resumed = hub
+            .subscribe(Subscribe::new(["room:x"]).last_event_id(room[1]))
+            .await
+            .unwrap();
+        assert_eq!(next_frame(&mut resumed).await.kind(), FrameKind::Reset);
+        for expected in &room[3..] {
+            let frame = next_frame(&mut resumed).await;
+            assert_eq!((frame.kind(), frame.id()), (FrameKind::Replayed, Some(*expected)));
+        }
+        hub.close();
+    })
+    .await
+    .expect("the test took too long");
 }

@@ -43,6 +43,7 @@
     warn(clippy::unwrap_used, clippy::expect_used, clippy::panic)
 )]
 
+mod generation;
 mod host;
 mod message;
 mod name;
@@ -63,6 +64,7 @@ use sse_axum::hub::{Hub, HubError, Subscribe};
 use sse_axum::{Event, LastEventId, SseLayer};
 use tokio_util::sync::CancellationToken;
 
+pub use generation::GENERATION_PREFIX;
 pub use host::{AllowedHosts, PublicHost};
 pub use message::{ChatMessage, MessageKind, rfc3339_now, rfc3339_utc};
 pub use name::{NameError, normalize_name};
@@ -108,6 +110,8 @@ pub struct Config {
     /// How the event streams behave in production (drain, lifetime, limits, stalls,
     /// compression).
     pub streams: StreamOptions,
+    /// The pause between two tokens of a made-up generation (`POST /chat/generate`); 50 ms.
+    pub token_interval: Duration,
 }
 
 /// The production settings of `/chat/sse`, each a flag of the binary.
@@ -179,6 +183,7 @@ impl Default for Config {
             shutdown: CancellationToken::new(),
             redis: None,
             streams: StreamOptions::default(),
+            token_interval: Duration::from_millis(50),
         }
     }
 }
@@ -192,6 +197,12 @@ pub fn build_hub(config: &Config) -> Hub {
 fn hub_builder(config: &Config) -> sse_axum::hub::HubBuilder {
     Hub::builder()
         .history_len(config.history)
+        // A generation stays resumable for an hour after it started.
+        .retention(
+            generation::GENERATION_PREFIX,
+            10_000,
+            Some(Duration::from_secs(3600)),
+        )
         .stall_timeout(config.streams.stall_timeout)
 }
 
@@ -226,6 +237,7 @@ pub fn app_with_hub(config: Config, hub: Hub) -> Router {
         .saturating_mul(3)
         .saturating_add(4096);
     let sse_layer = config.streams.layer(config.shutdown.clone());
+    let generation_layer = config.streams.layer(config.shutdown.clone());
     let state = Arc::new(AppState { hub, config });
     Router::new()
         .route("/", get(page))
@@ -235,6 +247,11 @@ pub fn app_with_hub(config: Config, hub: Hub) -> Router {
         .route("/chat/broadcast", post(broadcast))
         .route("/chat/direct", post(direct))
         .route("/chat/users", get(users))
+        .route("/chat/generate", post(generation::start))
+        .route(
+            "/chat/generation/{id}",
+            get(generation::stream).layer(generation_layer),
+        )
         .layer(DefaultBodyLimit::max(body_limit))
         .with_state(state)
 }

@@ -15,20 +15,22 @@ const PLACEHOLDER: &[u8] = b"id:\n";
 
 /// The frame of `events`, each written with `id` (replacing any id it had); `None` when there
 /// is no event.
-pub(crate) fn encode(events: Vec<Event>, id: &Id) -> Option<Bytes> {
-    let mut events = events.into_iter();
-    let first = events.next()?.id(id);
-    let Some(second) = events.next() else {
-        return Some(first.to_bytes());
-    };
-    let mut frame = BytesMut::new();
-    for event in [first, second.id(id)]
-        .into_iter()
-        .chain(events.map(|event| event.id(id)))
-    {
-        event.encode_into(&mut frame);
+pub(crate) fn encode(mut events: Vec<Event>, id: &Id) -> Option<Bytes> {
+    for event in &mut events {
+        *event = std::mem::take(event).id(id);
     }
-    Some(frame.freeze())
+    match events.as_slice() {
+        [] => None,
+        [only] => Some(only.to_bytes()),
+        all => {
+            // Exactly sized: the frame is kept (history, every subscriber's queue).
+            let mut frame = BytesMut::with_capacity(all.iter().map(Event::encoded_len).sum());
+            for event in all {
+                event.encode_into(&mut frame);
+            }
+            Some(frame.freeze())
+        }
+    }
 }
 
 /// The template of `events`: their frame with the id left blank, for [`fill`].

@@ -180,7 +180,7 @@ impl Inner {
             if text.is_empty() {
                 return false;
             }
-            buf.reserve(text.len() + 1);
+            reserve(buf, text.len() + 1);
             buf.extend_from_slice(text);
             buf.extend_from_slice(b"\n");
             return true;
@@ -188,7 +188,7 @@ impl Inner {
         if self.is_empty() {
             return false;
         }
-        buf.reserve(self.encoded_len());
+        reserve(buf, self.encoded_len());
         for comment in &self.comments {
             for line in lines(comment) {
                 put_field(buf, b"", line);
@@ -211,6 +211,24 @@ impl Inner {
         }
         buf.extend_from_slice(b"\n");
         true
+    }
+}
+
+/// Makes room for `additional` bytes more in `buf`. A buffer that already holds events (a
+/// body's batch of the events that are ready) and must grow grows to four times what it then
+/// holds, not twice (as `BytesMut` would): a batch of a few large events is then copied once
+/// while it is built instead of two or three times (measured on 4 KiB events: a fifth of the
+/// time through the body). Callers that keep the result (the hub's frames) reserve the exact
+/// size beforehand, so no slack is kept.
+#[inline]
+fn reserve(buf: &mut BytesMut, additional: usize) {
+    if buf.capacity() - buf.len() < additional {
+        let grow = if buf.is_empty() {
+            additional
+        } else {
+            additional.max(3 * buf.len())
+        };
+        buf.reserve(grow);
     }
 }
 
@@ -416,11 +434,11 @@ pub(super) fn lines(text: &str) -> impl Iterator<Item = &str> {
 }
 
 /// Calls `put` with the pieces of the `data:` lines of `text`, in order: for each line (split
-/// as [`lines`] splits) `data: ` and the line, or `data:` for an empty one, then `\n`. One scan
-/// of the text, no allocation.
+/// as [`lines`] splits) `data: ` and the line, or `data:` for an empty one, then `\n`. No
+/// allocation; text without CR (the usual case) is split with a one-byte search, which is
+/// markedly cheaper per line than searching for CR and LF at once.
 #[inline]
 fn data_lines(text: &str, mut put: impl FnMut(&str)) {
-    let bytes = text.as_bytes();
     let mut line = |line: &str| {
         if line.is_empty() {
             put("data:\n");
@@ -430,19 +448,27 @@ fn data_lines(text: &str, mut put: impl FnMut(&str)) {
             put("\n");
         }
     };
+    let bytes = text.as_bytes();
     let mut start = 0;
-    // The last line ending was a CR: an LF right after it belongs to it.
-    let mut after_cr = false;
-    for at in memchr::memchr2_iter(b'\r', b'\n', bytes) {
-        let cr = bytes[at] == b'\r';
-        if after_cr && at == start && !cr {
-            after_cr = false;
+    if memchr::memchr(b'\r', bytes).is_none() {
+        for at in memchr::memchr_iter(b'\n', bytes) {
+            line(text.get(start..at).unwrap_or_default());
             start = at + 1;
-            continue;
         }
-        line(text.get(start..at).unwrap_or_default());
-        after_cr = cr;
-        start = at + 1;
+    } else {
+        // The last line ending was a CR: an LF right after it belongs to it.
+        let mut after_cr = false;
+        for at in memchr::memchr2_iter(b'\r', b'\n', bytes) {
+            let cr = bytes[at] == b'\r';
+            if after_cr && at == start && !cr {
+                after_cr = false;
+                start = at + 1;
+                continue;
+            }
+            line(text.get(start..at).unwrap_or_default());
+            after_cr = cr;
+            start = at + 1;
+        }
     }
     line(text.get(start..).unwrap_or_default());
 }

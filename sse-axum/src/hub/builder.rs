@@ -8,7 +8,7 @@ use bytes::Bytes;
 
 use super::backend::Backend;
 use super::backend::memory::MemoryBackend;
-use super::replay::HistoryLimits;
+use super::replay::{HistoryLimits, Retention};
 use super::subscriber::SubscriberInfo;
 use super::{Hub, SlowConsumerPolicy};
 use crate::{Event, KeepAlive};
@@ -18,7 +18,7 @@ pub(crate) type Hook = Box<dyn Fn(&SubscriberInfo) + Send + Sync>;
 
 /// The settings a built hub runs with.
 pub(crate) struct Config {
-    pub(crate) limits: HistoryLimits,
+    pub(crate) retention: Retention,
     pub(crate) queue: usize,
     pub(crate) policy: SlowConsumerPolicy,
     pub(crate) stall_timeout: Option<Duration>,
@@ -50,6 +50,7 @@ pub(crate) struct Config {
 #[must_use]
 pub struct HubBuilder {
     limits: HistoryLimits,
+    prefixes: Vec<(String, HistoryLimits)>,
     queue: usize,
     policy: SlowConsumerPolicy,
     stall_timeout: Option<Duration>,
@@ -71,6 +72,7 @@ impl HubBuilder {
 
     pub(crate) fn new() -> Self {
         Self {
+            prefixes: Vec::new(),
             limits: HistoryLimits {
                 len: Self::DEFAULT_HISTORY_LEN,
                 age: Some(Self::DEFAULT_HISTORY_AGE),
@@ -100,6 +102,40 @@ impl HubBuilder {
     /// the count limit pushes them out.
     pub fn history_age(mut self, d: Duration) -> Self {
         self.limits.age = (d != Duration::MAX).then_some(d);
+        self
+    }
+
+    /// Keeps the history of topics starting with `prefix` by other limits than the hub-wide
+    /// [`history_len`](Self::history_len) and [`history_age`](Self::history_age): at most
+    /// `len` events per topic, none older than `age` (`None`: no age limit). For topics whose
+    /// histories live differently: generations resumed after a reload for an hour, chat rooms
+    /// for minutes. The longest matching prefix wins; a later call for the same prefix
+    /// replaces the earlier one.
+    ///
+    /// With the Redis backend all topics share one stream, trimmed to `history_len` events in
+    /// all and to the longest age of any rule; each topic's own limits then apply when its
+    /// history is read.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use sse_axum::hub::Hub;
+    ///
+    /// let hub = Hub::builder()
+    ///     .history_len(1000)
+    ///     .history_age(Duration::from_secs(5 * 60))
+    ///     .retention("gen:", 10_000, Some(Duration::from_secs(3600)))
+    ///     .build();
+    /// # drop(hub);
+    /// ```
+    pub fn retention(
+        mut self,
+        prefix: impl Into<String>,
+        len: usize,
+        age: Option<Duration>,
+    ) -> Self {
+        let prefix = prefix.into();
+        self.prefixes.retain(|(p, _)| *p != prefix);
+        self.prefixes.push((prefix, HistoryLimits { len, age }));
         self
     }
 
@@ -179,7 +215,7 @@ impl HubBuilder {
     #[must_use]
     pub fn build(self) -> Hub {
         let config = self.into_config();
-        let backend = Arc::new(MemoryBackend::new(config.limits));
+        let backend = Arc::new(MemoryBackend::new(config.retention.clone()));
         Hub::with_backend(config, backend)
     }
 
@@ -228,7 +264,7 @@ impl HubBuilder {
     #[cfg(feature = "redis")]
     pub async fn build_redis(self, redis: super::RedisBackend) -> Result<Hub, super::HubError> {
         let config = self.into_config();
-        let backend = super::backend::redis::connect(config.limits, redis).await?;
+        let backend = super::backend::redis::connect(config.retention.clone(), redis).await?;
         Ok(Hub::with_backend(config, backend))
     }
 
@@ -238,7 +274,10 @@ impl HubBuilder {
             None => default_reset_event(),
         };
         Arc::new(Config {
-            limits: self.limits,
+            retention: Retention {
+                default: self.limits,
+                prefixes: self.prefixes,
+            },
             queue: self.queue,
             policy: self.policy,
             stall_timeout: self.stall_timeout,
@@ -267,6 +306,7 @@ impl fmt::Debug for HubBuilder {
         f.debug_struct("HubBuilder")
             .field("history_len", &self.limits.len)
             .field("history_age", &self.limits.age)
+            .field("retention", &self.prefixes)
             .field("subscriber_queue", &self.queue)
             .field("slow_consumer", &self.policy)
             .field("stall_timeout", &self.stall_timeout)
@@ -281,7 +321,7 @@ impl fmt::Debug for HubBuilder {
 impl fmt::Debug for Config {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Config")
-            .field("limits", &self.limits)
+            .field("retention", &self.retention)
             .field("queue", &self.queue)
             .field("policy", &self.policy)
             .finish_non_exhaustive()

@@ -34,6 +34,10 @@ pub enum HubError {
     NoEvents,
     /// Every event id has been used (a counter of milliseconds reached `u64::MAX`).
     IdsExhausted,
+    /// The topic finished ([`Hub::finish`](super::Hub::finish)): nothing more is published to
+    /// it, and a subscriber past its final event has nothing to wait for (an HTTP handler
+    /// answers `204 No Content`, which stops an `EventSource` from reconnecting).
+    Finished,
     /// The shared backend (Redis) failed: it is unreachable, timed out or answered something
     /// unexpected. Nothing was published; retrying later may succeed (an HTTP handler
     /// answers 503).
@@ -48,6 +52,7 @@ impl fmt::Display for HubError {
             Self::NoTopics => "subscription names no topic",
             Self::NoEvents => "nothing to publish",
             Self::IdsExhausted => "event ids are exhausted",
+            Self::Finished => "topic has finished",
             Self::Backend(_) => "hub backend failed",
         })
     }
@@ -65,8 +70,9 @@ impl std::error::Error for HubError {
 
 impl HubError {
     /// The HTTP status a handler answers with: 400 for what the client sent (a
-    /// `Last-Event-ID` that is not ours, no topic), 503 when the hub is closed or its backend
-    /// unavailable (retrying later can succeed), 500 otherwise.
+    /// `Last-Event-ID` that is not ours, no topic), 204 for a finished topic (an `EventSource`
+    /// stops reconnecting), 503 when the hub is closed or its backend unavailable (retrying
+    /// later can succeed), 500 otherwise.
     ///
     /// ```
     /// use axum::http::StatusCode;
@@ -79,6 +85,7 @@ impl HubError {
     pub fn status(&self) -> StatusCode {
         match self {
             Self::InvalidLastEventId(_) | Self::NoTopics => StatusCode::BAD_REQUEST,
+            Self::Finished => StatusCode::NO_CONTENT,
             Self::Closed => StatusCode::SERVICE_UNAVAILABLE,
             Self::Backend(error) if error.kind() == BackendErrorKind::Unavailable => {
                 StatusCode::SERVICE_UNAVAILABLE
@@ -114,6 +121,9 @@ const RETRY_AFTER_SECS: &str = "5";
 impl IntoResponse for HubError {
     fn into_response(self) -> Response {
         let status = self.status();
+        if status == StatusCode::NO_CONTENT {
+            return status.into_response();
+        }
         let message = if status == StatusCode::INTERNAL_SERVER_ERROR {
             tracing::error!(error = %self, source = ?std::error::Error::source(&self), "hub failed");
             "internal error".to_owned()

@@ -200,7 +200,52 @@ impl Hub {
         topic: impl Into<String>,
         event: Event,
     ) -> Result<EventId, HubError> {
-        self.publish_events(topic.into(), vec![event]).await
+        self.publish_events(topic.into(), vec![event], false).await
+    }
+
+    /// Publishes the final event of `topic` (a generation that is done, a job that ended) and
+    /// records that the topic finished: a live subscriber gets the event and then a clean end
+    /// (once all of its topics have finished); a subscriber resuming with an id before it
+    /// gets the rest of the history and then the event and the end; one resuming after it
+    /// gets [`HubError::Finished`], which answers `204 No Content` (the status that tells an
+    /// `EventSource` to stop reconnecting) instead of waiting for ever. The record lasts as
+    /// long as the topic's history (see [`HubBuilder::retention`]).
+    ///
+    /// ```
+    /// use futures_util::StreamExt as _;
+    /// use sse_axum::Event;
+    /// use sse_axum::hub::{Hub, HubError, Subscribe};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), HubError> {
+    /// let hub = Hub::new();
+    /// let mut live = hub.subscribe(Subscribe::new(["gen:7"])).await?;
+    /// let token = hub.publish("gen:7", Event::new().data("Hello")).await?;
+    /// let end = hub.finish("gen:7", Event::new().data("[DONE]")).await?;
+    /// assert_eq!(live.next().await.unwrap().id(), Some(token));
+    /// assert_eq!(live.next().await.unwrap().id(), Some(end));
+    /// assert!(live.next().await.is_none(), "a clean end");
+    ///
+    /// // A reload in the middle gets the rest and the end; after the end, nothing to wait for.
+    /// let mut resumed = hub.subscribe(Subscribe::new(["gen:7"]).last_event_id(token)).await?;
+    /// assert_eq!(resumed.next().await.unwrap().id(), Some(end));
+    /// assert!(resumed.next().await.is_none());
+    /// let after = hub.subscribe(Subscribe::new(["gen:7"]).last_event_id(end)).await;
+    /// assert!(matches!(after, Err(HubError::Finished)));
+    /// assert!(matches!(hub.publish("gen:7", Event::new().data("more")).await, Err(HubError::Finished)));
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// As [`publish`](Hub::publish), and [`HubError::Finished`] when the topic already
+    /// finished.
+    pub async fn finish(
+        &self,
+        topic: impl Into<String>,
+        final_event: Event,
+    ) -> Result<EventId, HubError> {
+        self.publish_events(topic.into(), vec![final_event], true)
+            .await
     }
 
     /// Publishes several events under one id, as one history entry, delivered together (a
@@ -242,11 +287,16 @@ impl Hub {
         topic: impl Into<String>,
         events: impl IntoIterator<Item = Event>,
     ) -> Result<EventId, HubError> {
-        self.publish_events(topic.into(), events.into_iter().collect())
+        self.publish_events(topic.into(), events.into_iter().collect(), false)
             .await
     }
 
-    async fn publish_events(&self, topic: String, events: Vec<Event>) -> Result<EventId, HubError> {
+    async fn publish_events(
+        &self,
+        topic: String,
+        events: Vec<Event>,
+        last: bool,
+    ) -> Result<EventId, HubError> {
         if events.is_empty() {
             return Err(HubError::NoEvents);
         }
@@ -256,7 +306,7 @@ impl Hub {
         let id = self
             .shared
             .backend
-            .publish(Publish::new(topic, events))
+            .publish(Publish::new(topic, events, last))
             .await?;
         self.shared
             .counters
@@ -287,13 +337,18 @@ impl Hub {
             backend.topics_added(&new_topics).await;
         }
         if let Some(start) = start {
-            match backend::replay(backend, subscription.info().topics(), start).await {
-                Ok(replay) => subscription.resume(replay),
-                Err(error) => {
-                    // Never announced to the hooks: take it out without calling them.
-                    self.shared.withdraw(subscription.queue());
-                    return Err(error);
+            let replay = backend::replay(backend, subscription.info().topics(), start).await;
+            let error = match replay {
+                Ok(replay) => {
+                    subscription.resume(replay);
+                    subscription.is_over().then_some(HubError::Finished)
                 }
+                Err(error) => Some(error),
+            };
+            if let Some(error) = error {
+                // Never announced to the hooks: take it out without calling them.
+                self.shared.withdraw(subscription.queue());
+                return Err(error);
             }
         }
         if let Some(hook) = &self.shared.config.on_subscribe {

@@ -19,6 +19,15 @@ pub(crate) struct Registry {
     retired_deliveries: u64,
 }
 
+/// How a delivery treats each subscriber's queue.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Rules {
+    pub(crate) capacity: usize,
+    pub(crate) policy: SlowConsumerPolicy,
+    /// The stall timeout and the time now.
+    pub(crate) stall: Option<(Duration, Instant)>,
+}
+
 /// What one delivery did, for the hub's counters and hooks.
 #[derive(Debug, Default)]
 pub(crate) struct Delivery {
@@ -83,16 +92,20 @@ impl Registry {
         topic: &str,
         id: EventId,
         frame: &Bytes,
-        capacity: usize,
-        policy: SlowConsumerPolicy,
-        stall: Option<(Duration, Instant)>,
+        last: bool,
+        rules: &Rules,
     ) -> Delivery {
+        let Rules {
+            capacity,
+            policy,
+            stall,
+        } = *rules;
         let mut delivery = Delivery::default();
         let Some(subscribers) = self.topics.get(topic) else {
             return delivery;
         };
         for queue in subscribers.values() {
-            match queue.offer_at(id, frame, capacity, policy, stall) {
+            match queue.offer_at(id, frame, last, capacity, policy, stall) {
                 Offer::Queued | Offer::Ended => {}
                 Offer::DroppedOldest => delivery.dropped += 1,
                 Offer::Disconnected(discarded) => {

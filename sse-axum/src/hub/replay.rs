@@ -15,6 +15,45 @@ pub(crate) struct HistoryLimits {
     pub(crate) age: Option<Duration>,
 }
 
+/// History limits for every topic: the hub-wide ones, and those of topic prefixes
+/// ([`HubBuilder::retention`](super::HubBuilder::retention)); the longest matching prefix wins.
+#[derive(Debug, Clone)]
+pub(crate) struct Retention {
+    pub(crate) default: HistoryLimits,
+    pub(crate) prefixes: Vec<(String, HistoryLimits)>,
+}
+
+impl Retention {
+    /// The limits of `topic`.
+    pub(crate) fn of(&self, topic: &str) -> HistoryLimits {
+        self.prefixes
+            .iter()
+            .filter(|(prefix, _)| topic.starts_with(prefix.as_str()))
+            .max_by_key(|(prefix, _)| prefix.len())
+            .map_or(self.default, |(_, limits)| *limits)
+    }
+
+    /// Whether any topic's history ages out.
+    pub(crate) fn ages(&self) -> bool {
+        self.all().any(|limits| limits.age.is_some())
+    }
+
+    /// The longest any history is kept, `None` for as long as its count allows.
+    pub(crate) fn longest_age(&self) -> Option<Duration> {
+        let ages: Option<Vec<Duration>> = self.all().map(|limits| limits.age).collect();
+        ages.and_then(|ages| ages.into_iter().max())
+    }
+
+    /// The largest count any topic keeps.
+    pub(crate) fn largest_len(&self) -> usize {
+        self.all().map(|limits| limits.len).max().unwrap_or(0)
+    }
+
+    fn all(&self) -> impl Iterator<Item = HistoryLimits> + '_ {
+        std::iter::once(self.default).chain(self.prefixes.iter().map(|(_, limits)| *limits))
+    }
+}
+
 /// One published entry: its id, its encoded frame (shared with every subscriber) and when it
 /// was published.
 #[derive(Debug, Clone)]
@@ -36,6 +75,8 @@ struct Entry {
 pub(crate) struct ReplayBuffer {
     entries: VecDeque<Entry>,
     newest_evicted: Option<EventId>,
+    /// The id of the topic's final event, once it finished.
+    finished: Option<EventId>,
 }
 
 impl ReplayBuffer {
@@ -80,6 +121,16 @@ impl ReplayBuffer {
     /// The id of the newest entry evicted so far.
     pub(crate) fn newest_evicted(&self) -> Option<EventId> {
         self.newest_evicted
+    }
+
+    /// Records that the topic finished with the entry `id`.
+    pub(crate) fn finish(&mut self, id: EventId) {
+        self.finished = Some(id);
+    }
+
+    /// The id of the topic's final event, if it finished.
+    pub(crate) fn finished(&self) -> Option<EventId> {
+        self.finished
     }
 
     /// Whether no entry is retained.

@@ -12,7 +12,7 @@ use tokio::time::Instant;
 
 use super::backend::Backend;
 use super::builder::Config;
-use super::registry::Registry;
+use super::registry::{Registry, Rules};
 use super::subscriber::{SubscriberInfo, SubscriberQueue};
 use super::{EventId, HubError};
 
@@ -142,7 +142,8 @@ impl Shared {
         }
     }
 
-    /// Pushes a published frame to this process's subscribers of `topic` and counts what the
+    /// Pushes a published frame (`last`: the topic's final one) to this process's subscribers
+    /// of `topic` and counts what the
     /// slow-consumer policy did; returns the subscribers it disconnected, whose hooks the
     /// caller runs (outside its locks).
     pub(super) fn deliver(
@@ -150,6 +151,7 @@ impl Shared {
         topic: &str,
         id: EventId,
         frame: &Bytes,
+        last: bool,
     ) -> Vec<Arc<SubscriberQueue>> {
         let config = &self.config;
         let delivery = {
@@ -157,12 +159,14 @@ impl Shared {
             if state.closed {
                 return Vec::new();
             }
-            let stall = config
-                .stall_timeout
-                .map(|timeout| (timeout, Instant::now()));
-            state
-                .registry
-                .deliver(topic, id, frame, config.queue, config.policy, stall)
+            let rules = Rules {
+                capacity: config.queue,
+                policy: config.policy,
+                stall: config
+                    .stall_timeout
+                    .map(|timeout| (timeout, Instant::now())),
+            };
+            state.registry.deliver(topic, id, frame, last, &rules)
         };
         let counters = &self.counters;
         if delivery.dropped > 0 {

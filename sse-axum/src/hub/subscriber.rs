@@ -103,6 +103,8 @@ pub(crate) enum Next {
     Reset,
     /// The next live frame.
     Frame(EventId, Bytes),
+    /// A topic's final frame ([`Hub::finish`](super::Hub::finish)).
+    Final(EventId, Bytes),
     /// The stream is over.
     End,
 }
@@ -151,16 +153,19 @@ const SHRINK_ABOVE: usize = 16;
 #[derive(Default)]
 struct Frames {
     /// The oldest frame; `None` only when `rest` is empty too.
-    first: Option<(EventId, Bytes)>,
-    rest: VecDeque<(EventId, Bytes)>,
+    first: Option<Queued>,
+    rest: VecDeque<Queued>,
 }
+
+/// A queued frame: its id, its bytes, and whether it is its topic's final one.
+type Queued = (EventId, Bytes, bool);
 
 impl Frames {
     fn len(&self) -> usize {
         usize::from(self.first.is_some()) + self.rest.len()
     }
 
-    fn push_back(&mut self, frame: (EventId, Bytes)) {
+    fn push_back(&mut self, frame: Queued) {
         if self.first.is_none() {
             self.first = Some(frame);
         } else {
@@ -168,7 +173,7 @@ impl Frames {
         }
     }
 
-    fn pop_front(&mut self) -> Option<(EventId, Bytes)> {
+    fn pop_front(&mut self) -> Option<Queued> {
         let first = self.first.take()?;
         if !self.rest.is_empty() {
             self.first = self.rest.pop_front();
@@ -180,7 +185,7 @@ impl Frames {
     }
 
     fn front_id(&self) -> Option<EventId> {
-        self.first.as_ref().map(|(id, _)| *id)
+        self.first.as_ref().map(|(id, _, _)| *id)
     }
 
     fn clear(&mut self) {
@@ -238,10 +243,11 @@ impl SubscriberQueue {
         capacity: usize,
         policy: SlowConsumerPolicy,
     ) -> Offer {
-        self.offer_at(id, frame, capacity, policy, None)
+        self.offer_at(id, frame, false, capacity, policy, None)
     }
 
-    /// Offers a frame without ever waiting; `capacity` is at least 1. With `stall`, the
+    /// Offers a frame (`last`: its topic's final one) without ever waiting; `capacity` is at
+    /// least 1. With `stall`, the
     /// timeout and the time now: a subscriber that has frames waiting and has taken none
     /// since an offer longer ago than the timeout is ended instead, whatever the policy (a
     /// reader that stopped reading must not stay connected forever, even when dropping its
@@ -251,6 +257,7 @@ impl SubscriberQueue {
         &self,
         id: EventId,
         frame: &Bytes,
+        last: bool,
         capacity: usize,
         policy: SlowConsumerPolicy,
         stall: Option<(Duration, Instant)>,
@@ -295,7 +302,7 @@ impl SubscriberQueue {
             }
         };
         if state.end.is_none() {
-            state.frames.push_back((id, frame.clone()));
+            state.frames.push_back((id, frame.clone(), last));
         }
         let waker = state.waker.take();
         drop(state);
@@ -354,8 +361,12 @@ impl SubscriberQueue {
             state.gap = false;
             return Poll::Ready(Next::Gap);
         }
-        if let Some((id, frame)) = state.frames.pop_front() {
-            return Poll::Ready(Next::Frame(id, frame));
+        if let Some((id, frame, last)) = state.frames.pop_front() {
+            return Poll::Ready(if last {
+                Next::Final(id, frame)
+            } else {
+                Next::Frame(id, frame)
+            });
         }
         if state.end.is_some() {
             return Poll::Ready(Next::End);

@@ -54,6 +54,12 @@ pub struct Subscription {
     /// Live frames up to this id are already covered (replayed, or seen by the client): they
     /// were queued while a shared backend's history was being read. `None` once passed.
     skip_through: Option<EventId>,
+    /// The replayed frames that are a topic's final one.
+    finals: Vec<EventId>,
+    /// How many of its topics have finished: at all of them, the stream ends.
+    ended: usize,
+    /// The frame just handed out was the last topic's final one.
+    end_next: bool,
     done: bool,
 }
 
@@ -112,6 +118,9 @@ impl Subscription {
             reset_first: false,
             replay: Vec::new().into_iter(),
             skip_through: None,
+            finals: Vec::new(),
+            ended: 0,
+            end_next: false,
             done: false,
         }
     }
@@ -124,6 +133,22 @@ impl Subscription {
         self.reset_first = replay.reset;
         self.replay = replay.entries.into_iter();
         self.skip_through = replay.horizon;
+        self.finals = replay.finals;
+        self.ended = replay.ended;
+    }
+
+    /// Whether every topic has finished and nothing is left to replay: the subscriber would
+    /// get nothing at all ([`HubError::Finished`](super::HubError::Finished)).
+    pub(super) fn is_over(&self) -> bool {
+        self.ended >= self.info().topics().len() && self.replay.len() == 0
+    }
+
+    /// Counts a final frame just handed out; after the last topic's, the stream ends.
+    fn finished_one(&mut self) {
+        self.ended += 1;
+        if self.ended >= self.info().topics().len() {
+            self.end_next = true;
+        }
     }
 
     pub(super) fn queue(&self) -> &Arc<SubscriberQueue> {
@@ -145,6 +170,12 @@ impl Subscription {
         }
     }
 
+    fn finish(&mut self) {
+        self.done = true;
+        // Let go of the history now rather than when the response is dropped.
+        self.replay = Vec::new().into_iter();
+    }
+
     fn reset_frame(&self) -> Frame {
         Frame {
             kind: FrameKind::Reset,
@@ -159,6 +190,9 @@ impl Stream for Subscription {
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Frame>> {
         let this = self.get_mut();
+        if std::mem::take(&mut this.end_next) {
+            this.finish();
+        }
         if this.done {
             return Poll::Ready(None);
         }
@@ -167,6 +201,9 @@ impl Stream for Subscription {
         }
         // History first: every live event queued meanwhile is newer than all of it.
         if let Some((id, bytes)) = this.replay.next() {
+            if this.finals.contains(&id) {
+                this.finished_one();
+            }
             return Poll::Ready(Some(this.frame(FrameKind::Replayed, id, bytes)));
         }
         loop {
@@ -191,10 +228,16 @@ impl Stream for Subscription {
                     }
                     return Poll::Ready(Some(this.frame(FrameKind::Live, id, bytes)));
                 }
+                Poll::Ready(Next::Final(id, bytes)) => {
+                    if this.skip_through.is_some_and(|skip| id <= skip) {
+                        continue; // replayed already, and counted there
+                    }
+                    this.skip_through = None;
+                    this.finished_one();
+                    return Poll::Ready(Some(this.frame(FrameKind::Live, id, bytes)));
+                }
                 Poll::Ready(Next::End) => {
-                    this.done = true;
-                    // Let go of the history now rather than when the response is dropped.
-                    this.replay = Vec::new().into_iter();
+                    this.finish();
                     return Poll::Ready(None);
                 }
                 Poll::Pending => return Poll::Pending,

@@ -49,13 +49,24 @@ impl Fanout {
     /// the calls (make them in id order). Never waits: a full queue is handled by the hub's
     /// slow-consumer policy.
     pub fn deliver(&self, topic: &str, id: EventId, frame: Bytes) -> Delivery {
+        self.deliver_frame(topic, id, frame, false)
+    }
+
+    /// As [`deliver`](Fanout::deliver), for a topic's final frame
+    /// ([`Publish::is_final`](super::Publish::is_final)): each subscriber's stream ends after
+    /// it once all of its topics have finished.
+    pub fn deliver_final(&self, topic: &str, id: EventId, frame: Bytes) -> Delivery {
+        self.deliver_frame(topic, id, frame, true)
+    }
+
+    fn deliver_frame(&self, topic: &str, id: EventId, frame: Bytes, last: bool) -> Delivery {
         let Some(shared) = self.hub() else {
             return Delivery {
                 shared: None,
                 disconnected: Vec::new(),
             };
         };
-        let disconnected = shared.deliver(topic, id, &frame);
+        let disconnected = shared.deliver(topic, id, &frame, last);
         Delivery {
             shared: Some(shared),
             disconnected,

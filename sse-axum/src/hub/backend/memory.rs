@@ -8,7 +8,7 @@ use bytes::Bytes;
 use futures_util::future::{self, BoxFuture, FutureExt as _};
 use tokio::time::Instant;
 
-use super::super::replay::{HistoryLimits, ReplayBuffer};
+use super::super::replay::{ReplayBuffer, Retention};
 use super::super::{EventId, HubError};
 use super::{Backend, Fanout, History, Publish, Start};
 
@@ -20,9 +20,9 @@ pub(crate) struct MemoryBackend {
 }
 
 impl MemoryBackend {
-    pub(crate) fn new(limits: HistoryLimits) -> Self {
+    pub(crate) fn new(retention: Retention) -> Self {
         Self {
-            state: Mutex::new((Histories::new(limits, Instant::now()), None)),
+            state: Mutex::new((Histories::new(retention, Instant::now()), None)),
         }
     }
 
@@ -42,14 +42,19 @@ impl Backend for MemoryBackend {
         let published = {
             let mut state = self.lock();
             let (histories, fanout) = &mut *state;
-            match histories.next_id() {
-                None => Err(HubError::IdsExhausted),
-                Some(id) => {
-                    let (topic, frame) = publish.into_frame(id);
-                    histories.record(&topic, id, &frame, now);
-                    let delivery = fanout.as_ref().map(|f| f.deliver(&topic, id, frame));
-                    Ok((id, delivery))
-                }
+            let last = publish.is_final();
+            if histories.is_finished(publish.topic()) {
+                Err(HubError::Finished)
+            } else if let Some(id) = histories.next_id() {
+                let (topic, frame) = publish.into_frame(id);
+                histories.record(&topic, id, &frame, now, last);
+                let delivery = fanout.as_ref().map(|f| match last {
+                    true => f.deliver_final(&topic, id, frame),
+                    false => f.deliver(&topic, id, frame),
+                });
+                Ok((id, delivery))
+            } else {
+                Err(HubError::IdsExhausted)
             }
         };
         // The delivery's hooks run here, after the lock is released.
@@ -84,7 +89,7 @@ impl Backend for MemoryBackend {
 /// of the millisecond the hub started in are not ours (the origin is after them).
 #[derive(Debug)]
 struct Histories {
-    limits: HistoryLimits,
+    retention: Retention,
     /// Ids at or below this were not assigned by this hub.
     before_origin: EventId,
     /// The newest id assigned; `None` before the first.
@@ -98,13 +103,13 @@ struct Histories {
 const SWEEP_EVERY: Duration = Duration::from_secs(1);
 
 impl Histories {
-    fn new(limits: HistoryLimits, now: Instant) -> Self {
+    fn new(retention: Retention, now: Instant) -> Self {
         // Everything up to the end of the current millisecond is from before this hub (a
         // previous process may have published in it); the first id is a later millisecond,
         // written as a plain integer.
         let before_origin = EventId::new(super::super::id::unix_millis(), u64::MAX);
         Self {
-            limits,
+            retention,
             before_origin,
             last_id: None,
             topics: HashMap::new(),
@@ -116,14 +121,14 @@ impl Histories {
     /// Evicts expired entries everywhere (at most once per [`SWEEP_EVERY`]) and forgets the
     /// topics left empty.
     fn sweep(&mut self, now: Instant) {
-        if self.limits.age.is_none() || now < self.next_sweep {
+        if !self.retention.ages() || now < self.next_sweep {
             return;
         }
         self.next_sweep = now + SWEEP_EVERY;
-        let limits = self.limits;
+        let retention = &self.retention;
         let mut pruned = self.pruned;
-        self.topics.retain(|_, buffer| {
-            buffer.evict_expired(now, limits);
+        self.topics.retain(|topic, buffer| {
+            buffer.evict_expired(now, retention.of(topic));
             if buffer.is_empty() {
                 pruned = pruned.max(buffer.newest_evicted());
             }
@@ -164,14 +169,23 @@ impl Histories {
         Some(id)
     }
 
-    fn record(&mut self, topic: &str, id: EventId, frame: &Bytes, now: Instant) {
+    fn is_finished(&self, topic: &str) -> bool {
+        self.topics
+            .get(topic)
+            .is_some_and(|buffer| buffer.finished().is_some())
+    }
+
+    fn record(&mut self, topic: &str, id: EventId, frame: &Bytes, now: Instant, last: bool) {
         self.sweep(now);
-        let limits = self.limits;
+        let limits = self.retention.of(topic);
         let buffer = match self.topics.get_mut(topic) {
             Some(buffer) => buffer,
             None => self.topics.entry(topic.to_owned()).or_default(),
         };
         buffer.push(id, frame.clone(), now, limits);
+        if last {
+            buffer.finish(id);
+        }
         if buffer.is_empty() {
             // `history_len(0)`: nothing to keep, remember only what was let go.
             self.pruned = self.pruned.max(buffer.newest_evicted());
@@ -181,8 +195,8 @@ impl Histories {
 
     fn history(&mut self, topics: &[String], from: Start, now: Instant) -> History {
         self.sweep(now);
-        let limits = self.limits;
         for topic in topics {
+            let limits = self.retention.of(topic);
             if let Some(buffer) = self.topics.get_mut(topic) {
                 buffer.evict_expired(now, limits);
             }
@@ -194,10 +208,15 @@ impl Histories {
         let complete = after.is_none_or(|after| topics.iter().all(|t| self.covers(t, after)));
         // The least id after `before_origin` (whose sequence part is the largest there is).
         let origin = EventId::new(self.before_origin.major().saturating_add(1), 0);
+        let finished = topics
+            .iter()
+            .filter_map(|topic| Some((topic.clone(), self.topics.get(topic)?.finished()?)))
+            .collect();
         History::new(self.retained(topics, after))
             .origin(Some(origin))
             .last(self.last_id)
             .complete(complete)
+            .finished(finished)
     }
 
     fn clear(&mut self) {
@@ -213,13 +232,22 @@ mod tests {
     use super::*;
 
     fn backend(len: usize, age: Option<Duration>) -> MemoryBackend {
-        MemoryBackend::new(HistoryLimits { len, age })
+        MemoryBackend::new(Retention {
+            default: super::super::super::replay::HistoryLimits { len, age },
+            prefixes: Vec::new(),
+        })
     }
 
     fn publish(backend: &mut MemoryBackend, topic: &str) -> EventId {
         let histories = &mut backend.lock().0;
         let id = histories.next_id().unwrap();
-        histories.record(topic, id, &Bytes::from(id.to_string()), Instant::now());
+        histories.record(
+            topic,
+            id,
+            &Bytes::from(id.to_string()),
+            Instant::now(),
+            false,
+        );
         id
     }
 

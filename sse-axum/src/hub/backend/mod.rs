@@ -206,6 +206,7 @@ pub struct History {
     origin: Option<EventId>,
     last: Option<EventId>,
     complete: bool,
+    finished: Vec<(String, EventId)>,
 }
 
 impl History {
@@ -241,14 +242,17 @@ impl History {
         Self { complete, ..self }
     }
 
+    /// Which of the topics have finished ([`Hub::finish`](super::Hub::finish)), each with the
+    /// id of its final frame (whether that frame is among the entries or not).
+    #[must_use]
+    pub fn finished(self, finished: Vec<(String, EventId)>) -> Self {
+        Self { finished, ..self }
+    }
+
     /// The frames, oldest first.
     #[must_use]
     pub fn entries(&self) -> &[(EventId, Bytes)] {
         &self.entries
-    }
-
-    pub(super) fn into_parts(self) -> (Vec<(EventId, Bytes)>, Option<EventId>) {
-        (self.entries, self.last)
     }
 
     /// Whether a subscriber starting at `from` resumes exactly with these entries: the one
@@ -290,6 +294,11 @@ pub(super) struct Replay {
     pub(super) entries: Vec<(EventId, Bytes)>,
     /// Live frames up to this id are in `entries` already, or were seen by the client.
     pub(super) horizon: Option<EventId>,
+    /// The ids among `entries` that are a topic's final frame.
+    pub(super) finals: Vec<EventId>,
+    /// The finished topics whose final frame is not among `entries` (the client saw it, or
+    /// it was let go): they will send nothing more.
+    pub(super) ended: usize,
 }
 
 /// Reads what a subscriber starting at `from` receives before live frames, and judges it.
@@ -303,11 +312,24 @@ pub(super) async fn replay(
     if resume == Resume::Future {
         history = backend.history(topics, Start::Oldest).await?;
     }
-    let (entries, horizon) = history.into_parts();
+    let History {
+        entries,
+        last: horizon,
+        mut finished,
+        ..
+    } = history;
+    finished.sort_unstable();
+    finished.dedup_by(|a, b| a.0 == b.0);
+    let (finals, ended): (Vec<EventId>, Vec<EventId>) = finished
+        .into_iter()
+        .map(|(_, id)| id)
+        .partition(|id| entries.binary_search_by_key(id, |(e, _)| *e).is_ok());
     Ok(Replay {
         reset: resume != Resume::Exact,
         entries,
         horizon,
+        finals,
+        ended: ended.len(),
     })
 }
 
@@ -328,18 +350,33 @@ pub(super) enum Resume {
 pub struct Publish {
     topic: String,
     events: Vec<Event>,
+    last: bool,
 }
 
 impl Publish {
     /// `events` is never empty (the hub refuses an empty publish).
-    pub(super) fn new(topic: String, events: Vec<Event>) -> Self {
-        Self { topic, events }
+    pub(super) fn new(topic: String, events: Vec<Event>, last: bool) -> Self {
+        Self {
+            topic,
+            events,
+            last,
+        }
     }
 
     /// The topic published to.
     #[must_use]
     pub fn topic(&self) -> &str {
         &self.topic
+    }
+
+    /// Whether this is the topic's final publish ([`Hub::finish`](super::Hub::finish)): the
+    /// backend records that the topic finished at this id (reported by
+    /// [`History::finished`] for as long as the topic's history is kept), refuses later
+    /// publishes to it with [`HubError::Finished`], and delivers it with
+    /// [`Fanout::deliver_final`].
+    #[must_use]
+    pub fn is_final(&self) -> bool {
+        self.last
     }
 
     /// The topic and the frame: every event written with `id` (replacing any id it had).

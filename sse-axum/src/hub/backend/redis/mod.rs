@@ -11,7 +11,7 @@ mod reader;
 mod scripts;
 mod wire;
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::hash::BuildHasher as _;
 use std::sync::atomic::AtomicBool;
@@ -25,7 +25,7 @@ use redis::{AsyncConnectionConfig, RedisError, Script, Value};
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
-use super::super::replay::HistoryLimits;
+use super::super::replay::Retention;
 use super::super::{BackendError, BackendErrorKind, EventId, HubError};
 use super::{Backend, Fanout, History, Publish, Start, fill_template};
 use wire::StreamInfo;
@@ -191,6 +191,7 @@ struct Keys {
     stream: String,
     origin: String,
     index: String,
+    finished: String,
 }
 
 impl Keys {
@@ -199,11 +200,17 @@ impl Keys {
             stream: format!("{prefix}:stream"),
             origin: format!("{prefix}:origin"),
             index: format!("{prefix}:presence"),
+            finished: format!("{prefix}:finished"),
         }
     }
 
     fn presence(&self, topic: &str) -> String {
         format!("{}:{topic}", self.index)
+    }
+
+    /// The marker of a finished topic (its final id).
+    fn finished(&self, topic: &str) -> String {
+        format!("{}:{topic}", self.finished)
     }
 }
 
@@ -222,6 +229,8 @@ pub(crate) struct Backplane {
     keys: Keys,
     /// `MAXLEN` of the stream and whether trimming is exact (`=`) or approximate (`~`).
     max_len: usize,
+    /// Each topic's history limits, applied when it is read.
+    retention: Retention,
     trim: &'static str,
     /// The maximum age of entries in ms; 0: none.
     max_age_ms: u64,
@@ -256,7 +265,7 @@ struct Pending {
 /// Connects and reads where the stream stands; [`Backend::start`] starts the reader and
 /// presence tasks.
 pub(crate) async fn connect(
-    limits: HistoryLimits,
+    retention: Retention,
     settings: RedisBackend,
 ) -> Result<Arc<Backplane>, HubError> {
     let Ok(runtime) = tokio::runtime::Handle::try_current() else {
@@ -266,18 +275,18 @@ pub(crate) async fn connect(
         )
         .into());
     };
-    let max_age_ms = limits
-        .age
+    // One stream holds every topic: trimmed by the largest count and the longest age of any
+    // rule; each topic's own limits apply when its history is read.
+    let max_len = retention.largest_len();
+    let max_age_ms = retention
+        .longest_age()
         .map_or(0, |age| u64::try_from(age.as_millis()).unwrap_or(u64::MAX));
     let plane = Arc::new_cyclic(|me| Backplane {
         me: me.clone(),
         keys: Keys::new(&settings.prefix),
-        max_len: limits.len,
-        trim: if limits.len < EXACT_TRIM_BELOW {
-            "="
-        } else {
-            "~"
-        },
+        max_len,
+        retention,
+        trim: if max_len < EXACT_TRIM_BELOW { "=" } else { "~" },
         max_age_ms,
         command: Mutex::new(None),
         member: format!("{:016x}", std::hash::RandomState::new().hash_one(0_u8)),
@@ -298,7 +307,7 @@ pub(crate) async fn connect(
     let command = plane.connect_command().await.map_err(unavailable)?;
     plane.set_command(Some(command));
     let connection = plane.connect_reader().await.map_err(unavailable)?;
-    let (info, _) = plane.read_snapshot("-", 0, &[]).await?;
+    let (info, _, _) = plane.read_snapshot("-", 0, &[]).await?;
     tracing::info!(
         stream = plane.keys.stream,
         last_id = info.last.map(|id| id.to_string()),
@@ -387,6 +396,13 @@ impl Backplane {
     /// Appends one entry to the stream; the reader tasks deliver it everywhere, this
     /// process included.
     async fn append(&self, publish: Publish) -> Result<EventId, HubError> {
+        let last = publish.is_final();
+        // A finished topic is remembered as long as its history may be kept.
+        let finished_ttl_ms = self
+            .retention
+            .of(publish.topic())
+            .age
+            .map_or(0, |age| u64::try_from(age.as_millis()).unwrap_or(u64::MAX));
         let (topic, template) = publish.into_template();
         let mut connection = self.command()?;
         let reply: Value = self
@@ -394,14 +410,20 @@ impl Backplane {
             .publish
             .key(&self.keys.stream)
             .key(&self.keys.origin)
+            .key(self.keys.finished(&topic))
             .arg(self.max_len)
             .arg(self.trim)
             .arg(self.max_age_ms)
             .arg(&topic)
             .arg(template.as_ref())
+            .arg(if last { "1" } else { "0" })
+            .arg(finished_ttl_ms)
             .invoke_async(&mut connection)
             .await
             .map_err(|e| self.failed(e))?;
+        if wire::bytes(&reply) == Some(b"finished".as_slice()) {
+            return Err(HubError::Finished);
+        }
         wire::parse_id(&reply).ok_or_else(|| protocol("publish gave no entry id"))
     }
 
@@ -411,11 +433,51 @@ impl Backplane {
             Start::After(after) => format!("({}", wire::stream_id(after)),
             Start::Oldest => "-".to_owned(),
         };
-        let (info, entries) = self.read_snapshot(&start, self.max_len, topics).await?;
+        let (info, entries, finished) = self.read_snapshot(&start, self.max_len, topics).await?;
+        let (entries, all_kept) = self.apply_retention(entries, topics);
+        let finished = topics
+            .iter()
+            .zip(finished)
+            .filter_map(|(topic, id)| Some((topic.clone(), id?)))
+            .collect();
         Ok(History::new(entries)
             .origin(info.origin)
             .last(info.last)
-            .complete(wire::complete(from, &info)))
+            .complete(all_kept && wire::complete(from, &info))
+            .finished(finished))
+    }
+
+    /// Applies each topic's own limits to what the shared stream returned (newest entries
+    /// first kept); whether nothing was let go.
+    fn apply_retention(
+        &self,
+        entries: Vec<(EventId, Bytes, String)>,
+        topics: &[String],
+    ) -> (Vec<(EventId, Bytes)>, bool) {
+        let now_ms = super::super::id::unix_millis();
+        let mut kept_per_topic: HashMap<&str, usize> = HashMap::with_capacity(topics.len());
+        let mut kept = Vec::with_capacity(entries.len());
+        let mut all_kept = true;
+        // Newest first, so the count keeps the newest.
+        for (id, frame, topic) in entries.into_iter().rev() {
+            let limits = self.retention.of(&topic);
+            let Some(topic) = topics.iter().find(|t| **t == topic) else {
+                continue; // the script returns only the topics asked for
+            };
+            let count = kept_per_topic.entry(topic.as_str()).or_insert(0);
+            let too_old = limits.age.is_some_and(|age| {
+                let age_ms = u64::try_from(age.as_millis()).unwrap_or(u64::MAX);
+                id.major().saturating_add(age_ms) < now_ms
+            });
+            if *count >= limits.len || too_old {
+                all_kept = false;
+                continue;
+            }
+            *count += 1;
+            kept.push((id, frame));
+        }
+        kept.reverse();
+        (kept, all_kept)
     }
 
     /// Announces topics that got their first local subscriber before the subscription is
@@ -436,7 +498,7 @@ impl Backplane {
         start: &str,
         limit: usize,
         topics: &[String],
-    ) -> Result<(StreamInfo, Vec<(EventId, Bytes)>), HubError> {
+    ) -> Result<Snapshot, HubError> {
         let mut connection = self.command()?;
         let mut invocation = self.scripts.snapshot.prepare_invoke();
         invocation
@@ -445,7 +507,7 @@ impl Backplane {
             .arg(start)
             .arg(limit);
         for topic in topics {
-            invocation.arg(topic);
+            invocation.key(self.keys.finished(topic)).arg(topic);
         }
         let reply: Value = invocation
             .invoke_async(&mut connection)
@@ -515,7 +577,7 @@ impl Backplane {
 
 /// Reads `{origin, last, deleted, first, overflow, {id, template, ...}}`; the entries come
 /// newest first and are returned oldest first, with their ids filled in.
-fn parse_snapshot(reply: &Value) -> Option<(StreamInfo, Vec<(EventId, Bytes)>)> {
+fn parse_snapshot(reply: &Value) -> Option<Snapshot> {
     let Value::Array(parts) = reply else {
         return None;
     };
@@ -526,6 +588,7 @@ fn parse_snapshot(reply: &Value) -> Option<(StreamInfo, Vec<(EventId, Bytes)>)> 
         first,
         overflow,
         Value::Array(entries),
+        Value::Array(finished),
     ] = parts.as_slice()
     else {
         return None;
@@ -537,14 +600,24 @@ fn parse_snapshot(reply: &Value) -> Option<(StreamInfo, Vec<(EventId, Bytes)>)> 
         first: wire::parse_id(first),
         overflow: matches!(overflow, Value::Int(1)),
     };
-    let mut out = Vec::with_capacity(entries.len() / 2);
-    for pair in entries.chunks_exact(2).rev() {
-        let id = wire::parse_id(&pair[0])?;
-        let template = wire::bytes(&pair[1])?;
-        out.push((id, fill_template(template, id)));
+    let mut out = Vec::with_capacity(entries.len() / 3);
+    for entry in entries.chunks_exact(3).rev() {
+        let id = wire::parse_id(&entry[0])?;
+        let template = wire::bytes(&entry[1])?;
+        let topic = String::from_utf8(wire::bytes(&entry[2])?.to_vec()).ok()?;
+        out.push((id, fill_template(template, id), topic));
     }
-    Some((info, out))
+    let finished = finished.iter().map(wire::parse_id).collect();
+    Some((info, out, finished))
 }
+
+/// What the snapshot script read: where the stream stands, the entries of the topics (oldest
+/// first, with their topic), and each topic's final id if it finished.
+type Snapshot = (
+    StreamInfo,
+    Vec<(EventId, Bytes, String)>,
+    Vec<Option<EventId>>,
+);
 
 impl Backend for Backplane {
     fn start(&self, fanout: Fanout) {

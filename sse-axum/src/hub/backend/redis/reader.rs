@@ -89,7 +89,10 @@ pub(super) async fn read(
                     position.last = entry.id;
                     if let Some((topic, template)) = entry.content {
                         let frame = fill_template(&template, entry.id);
-                        drop(fanout.deliver(&topic, entry.id, frame));
+                        drop(match entry.last {
+                            true => fanout.deliver_final(&topic, entry.id, frame),
+                            false => fanout.deliver(&topic, entry.id, frame),
+                        });
                     }
                 }
             }

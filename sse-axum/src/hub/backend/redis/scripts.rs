@@ -3,14 +3,31 @@
 
 /// Appends an entry and trims the history.
 ///
-/// `KEYS`: stream, origin. `ARGV`: max length, `=` or `~` (exact or approximate trimming),
-/// maximum age in ms (0: none), topic, frame template. Returns the entry id.
+/// `KEYS`: stream, origin, the topic's finished marker. `ARGV`: max length, `=` or `~` (exact
+/// or approximate trimming), maximum age in ms (0: none), topic, frame template, `1` for the
+/// topic's final entry (else `0`), how long the finished marker lasts in ms (0: as long as
+/// Redis keeps it). Returns the entry id, or `finished` (and appends nothing) when the topic
+/// has finished already.
 ///
 /// The origin key remembers the first id of this incarnation of the stream (set only when
 /// absent): a Redis that restarts without persistence loses both, so an id older than the
 /// origin is known to come from a stream that no longer exists.
 pub(super) const PUBLISH: &str = r"
-local id = redis.call('XADD', KEYS[1], 'MAXLEN', ARGV[2], ARGV[1], '*', 't', ARGV[4], 'f', ARGV[5])
+if redis.call('EXISTS', KEYS[3]) == 1 then
+  return 'finished'
+end
+local id
+if ARGV[6] == '1' then
+  id = redis.call('XADD', KEYS[1], 'MAXLEN', ARGV[2], ARGV[1], '*', 't', ARGV[4], 'f', ARGV[5], 'e', '1')
+  local ttl = tonumber(ARGV[7])
+  if ttl > 0 then
+    redis.call('SET', KEYS[3], id, 'PX', ttl)
+  else
+    redis.call('SET', KEYS[3], id)
+  end
+else
+  id = redis.call('XADD', KEYS[1], 'MAXLEN', ARGV[2], ARGV[1], '*', 't', ARGV[4], 'f', ARGV[5])
+end
 redis.call('SET', KEYS[2], id, 'NX')
 local age = tonumber(ARGV[3])
 if age > 0 then
@@ -24,10 +41,11 @@ return id
 
 /// What a subscriber needs to resume, read atomically.
 ///
-/// `KEYS`: stream, origin. `ARGV`: start (`-` or `(<id>`, exclusive), the most entries to
-/// return, then the topics. Returns `{origin, last-generated-id, trimmed (0/1), first id,
-/// overflow (0/1), {id, template, id, template, ...}}` with `''` for what is unknown, the
-/// entries newest first and only those of the topics.
+/// `KEYS`: stream, origin, then each topic's finished marker. `ARGV`: start (`-` or `(<id>`,
+/// exclusive), the most entries to return, then the topics (as many as markers). Returns
+/// `{origin, last-generated-id, trimmed (0/1), first id, overflow (0/1), {id, template,
+/// topic, id, template, topic, ...}, {final id or '' per topic}}` with `''` for what is unknown, the entries
+/// newest first and only those of the topics.
 ///
 /// `trimmed` says whether any entry ever left this stream (Redis 7 counts the entries ever
 /// added; before that, the first entry is compared with the origin). Redis does not report
@@ -35,8 +53,10 @@ return id
 /// knows only that every entry older than the first may be gone.
 pub(super) const SNAPSHOT: &str = r"
 local origin = redis.call('GET', KEYS[2]) or ''
+local finished = {}
+for i = 3, #KEYS do finished[#finished + 1] = redis.call('GET', KEYS[i]) or '' end
 if redis.call('EXISTS', KEYS[1]) == 0 then
-  return {origin, '', '', '', 0, {}}
+  return {origin, '', '', '', 0, {}, finished}
 end
 local info = redis.call('XINFO', 'STREAM', KEYS[1])
 local last, first, length, added = '', '', 0, nil
@@ -72,9 +92,10 @@ for i = 1, math.min(#raw, limit) do
   if topic and frame and wanted[topic] then
     out[#out + 1] = raw[i][1]
     out[#out + 1] = frame
+    out[#out + 1] = topic
   end
 end
-return {origin, last, trimmed, first, overflow, out}
+return {origin, last, trimmed, first, overflow, out, finished}
 ";
 
 /// Announces or withdraws this process's subscribers of topics.

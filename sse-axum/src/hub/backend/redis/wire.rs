@@ -15,6 +15,8 @@ use super::super::Start;
 pub(super) const TOPIC_FIELD: &str = "t";
 /// The entry field holding the frame template.
 pub(super) const FRAME_FIELD: &str = "f";
+/// The entry field present (`1`) on a topic's final entry.
+pub(super) const FINAL_FIELD: &str = "e";
 
 /// A stream entry id as Redis writes it: always `ms-seq`.
 pub(super) fn stream_id(id: EventId) -> String {
@@ -47,6 +49,8 @@ pub(super) struct Entry {
     /// The topic and the frame template; `None` when the entry was not written by a hub (it
     /// is skipped, but the reader still moves past it).
     pub(super) content: Option<(String, Bytes)>,
+    /// The topic's final entry ([`FINAL_FIELD`]).
+    pub(super) last: bool,
 }
 
 /// The entries of an `XREAD` reply for one stream (`nil` when the block timed out).
@@ -77,17 +81,19 @@ fn entry(value: &Value) -> Option<Entry> {
     let id = parse_id(id)?;
     let mut topic = None;
     let mut frame = None;
+    let mut last = false;
     for field in fields.chunks_exact(2) {
         match bytes(&field[0]) {
             Some(name) if name == TOPIC_FIELD.as_bytes() => topic = text(&field[1]),
             Some(name) if name == FRAME_FIELD.as_bytes() => frame = bytes(&field[1]),
+            Some(name) if name == FINAL_FIELD.as_bytes() => last = true,
             _ => {}
         }
     }
     let content = topic
         .zip(frame)
         .map(|(topic, frame)| (topic.to_owned(), Bytes::copy_from_slice(frame)));
-    Some(Entry { id, content })
+    Some(Entry { id, content, last })
 }
 
 /// What the snapshot script tells about the stream when a subscriber arrives.
@@ -166,10 +172,12 @@ mod tests {
                 Entry {
                     id: id(5, 1),
                     content: Some(("news".to_owned(), Bytes::from_static(b"id:\n\n"))),
+                    last: false,
                 },
                 Entry {
                     id: id(6, 0),
                     content: None,
+                    last: false,
                 },
             ]
         );
