@@ -71,6 +71,7 @@ fn watch<R>(
         Poll::Pending => {
             let sleep = blocked.get_or_insert_with(|| Box::pin(tokio::time::sleep(timeout)));
             if sleep.as_mut().poll(cx).is_ready() {
+                crate::metrics::stalled("socket", 1);
                 return Poll::Ready(Err(io::Error::new(
                     io::ErrorKind::TimedOut,
                     "the peer took no bytes within the stall timeout",

@@ -32,21 +32,45 @@ impl Default for BackoffConfig {
     }
 }
 
+/// The largest jitter added to the reconnection time after a healthy connection, as a
+/// fraction of it: `retry / HEALTHY_JITTER_DIVISOR`.
+const HEALTHY_JITTER_DIVISOR: u32 = 4;
+
+/// The cap of the jitter added after a healthy connection, whatever the `retry`.
+const MAX_HEALTHY_JITTER: Duration = Duration::from_secs(1);
+
 /// The backoff state of one subscription.
 ///
-/// The first reconnection after a healthy connection waits exactly the reconnection time (the
-/// server's `retry`, as browsers do). Each further consecutive failure `n` waits
-/// `min(cap, max(retry, min_backoff) * 2^n)`, jittered uniformly into its upper half (and never
-/// below the server's `retry`).
+/// As in browsers, a connection that delivered at least one event was healthy: the next
+/// attempt waits the reconnection time (the server's `retry`) plus a bounded jitter (up to a
+/// quarter of it, at most 1 s), so that clients cut at the same moment do not all come back
+/// at once. Each further consecutive attempt that delivered nothing (`n` of them) waits
+/// `min(cap, max(retry, min_backoff) * 2^n)`, jittered uniformly into its upper half (and
+/// never below the server's `retry`).
+///
+/// Two counts are kept: `failures`, the attempts in a row that delivered nothing (the
+/// exponent), reset by any delivered event; and `retries`, the reconnections since a
+/// connection stayed up for `reset_after`, which `max_retries` limits.
 #[derive(Debug, Clone)]
 pub(crate) struct Backoff {
     config: BackoffConfig,
     /// The current reconnection time (the default, or the server's last `retry`).
     retry: Duration,
-    /// Consecutive delays handed out since the last healthy connection.
+    /// Consecutive delays handed out after attempts that delivered nothing.
     failures: u32,
+    /// Delays handed out since the last connection that stayed up for `reset_after`.
+    retries: u32,
     connected_at: Option<Instant>,
+    /// The current connection delivered an event.
+    delivered: Delivered,
     rng: u64,
+}
+
+/// Whether the current connection delivered an event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Delivered {
+    Nothing,
+    AnEvent,
 }
 
 impl Backoff {
@@ -55,7 +79,9 @@ impl Backoff {
             retry: config.retry,
             config,
             failures: 0,
+            retries: 0,
             connected_at: None,
+            delivered: Delivered::Nothing,
             // xorshift must not start at zero
             rng: seed | 1,
         }
@@ -69,11 +95,18 @@ impl Backoff {
     /// A connection was established at `now`.
     pub(crate) fn connected(&mut self, now: Instant) {
         self.connected_at = Some(now);
+        self.delivered = Delivered::Nothing;
     }
 
-    /// How many consecutive reconnection delays were handed out without a healthy connection.
-    pub(crate) fn failures(&self) -> u32 {
-        self.failures
+    /// The current connection delivered an event: it was healthy.
+    pub(crate) fn delivered(&mut self) {
+        self.delivered = Delivered::AnEvent;
+    }
+
+    /// How many reconnection delays were handed out since the last connection that stayed
+    /// up for `reset_after`.
+    pub(crate) fn retries(&self) -> u32 {
+        self.retries
     }
 
     /// A connection or attempt ended at `now`: the delay before the next attempt.
@@ -82,11 +115,17 @@ impl Backoff {
             && now.saturating_duration_since(since) >= self.config.reset_after
         {
             self.failures = 0;
+            self.retries = 0;
         }
+        if std::mem::replace(&mut self.delivered, Delivered::Nothing) == Delivered::AnEvent {
+            self.failures = 0;
+        }
+        self.retries = self.retries.saturating_add(1);
         let n = self.failures;
         self.failures = self.failures.saturating_add(1);
         if n == 0 {
-            return self.retry;
+            let spread = (self.retry / HEALTHY_JITTER_DIVISOR).min(MAX_HEALTHY_JITTER);
+            return self.retry + self.jitter(spread);
         }
         let base = self.retry.max(self.config.min_backoff);
         let cap = self.config.max_backoff.max(self.retry);
@@ -121,11 +160,50 @@ mod tests {
         }
     }
 
+    /// The delay after a healthy connection: the retry, plus at most a quarter of it (and at
+    /// most 1 s) of jitter.
+    fn assert_healthy_delay(delay: Duration, retry: Duration) {
+        let most = retry + (retry / 4).min(Duration::from_secs(1));
+        assert!(
+            delay >= retry && delay <= most,
+            "{delay:?} not in [{retry:?}, {most:?}]"
+        );
+    }
+
+    #[test]
+    fn a_connection_that_delivered_an_event_waits_the_retry_not_a_doubled_backoff() {
+        let now = Instant::now();
+        let mut backoff = Backoff::new(config(), 11);
+        // Attempts that delivered nothing grow the delay.
+        for _ in 0..5 {
+            backoff.next_delay(now);
+        }
+        let mut healthy = Vec::new();
+        for _ in 0..8 {
+            backoff.connected(now);
+            backoff.delivered();
+            let delay = backoff.next_delay(now + Duration::from_secs(1));
+            assert_healthy_delay(delay, Duration::from_secs(1));
+            healthy.push(delay);
+        }
+        assert!(
+            healthy.windows(2).any(|pair| pair[0] != pair[1]),
+            "the jitter varies: {healthy:?}"
+        );
+        // Short connections do not reset the count that max_retries limits.
+        assert_eq!(backoff.retries(), 13);
+        // A connection that delivered nothing is a failure again: the backoff grows.
+        backoff.connected(now);
+        let failed = backoff.next_delay(now);
+        assert!(failed >= Duration::from_secs(1), "{failed:?}");
+        assert!(backoff.next_delay(now) >= Duration::from_secs(2));
+    }
+
     #[test]
     fn first_delay_is_the_retry_then_grows_with_jitter_up_to_the_cap() {
         let now = Instant::now();
         let mut backoff = Backoff::new(config(), 7);
-        assert_eq!(backoff.next_delay(now), Duration::from_secs(1));
+        assert_healthy_delay(backoff.next_delay(now), Duration::from_secs(1));
         let mut previous_upper = Duration::from_secs(1);
         for n in 1..12 {
             let upper = (Duration::from_secs(1) * (1 << n)).min(Duration::from_secs(30));
@@ -137,7 +215,7 @@ mod tests {
             assert!(upper >= previous_upper);
             previous_upper = upper;
         }
-        assert_eq!(backoff.failures(), 12);
+        assert_eq!(backoff.retries(), 12);
     }
 
     #[test]
@@ -179,8 +257,8 @@ mod tests {
         assert!(short >= Duration::from_secs(8), "{short:?}");
         backoff.connected(start);
         let healthy = backoff.next_delay(start + Duration::from_secs(61));
-        assert_eq!(healthy, Duration::from_secs(1));
-        assert_eq!(backoff.failures(), 1);
+        assert_healthy_delay(healthy, Duration::from_secs(1));
+        assert_eq!(backoff.retries(), 1);
     }
 
     #[test]
@@ -188,7 +266,7 @@ mod tests {
         let now = Instant::now();
         let mut backoff = Backoff::new(config(), 9);
         backoff.set_retry(Duration::from_secs(120));
-        assert_eq!(backoff.next_delay(now), Duration::from_secs(120));
+        assert_healthy_delay(backoff.next_delay(now), Duration::from_secs(120));
         assert_eq!(
             backoff.next_delay(now),
             Duration::from_secs(120),

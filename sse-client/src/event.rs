@@ -5,7 +5,7 @@ use std::fmt;
 /// One event dispatched by the parser: its type, its data and the last event ID at dispatch.
 ///
 /// Events come out of [`EventParser`](crate::EventParser), [`EventStream`](crate::EventStream)
-/// and [`Client::subscribe`](crate::Client::subscribe). An event is one allocation: the data,
+/// and `Client::subscribe` (feature `client`). An event is one allocation: the data,
 /// the ID and the type are kept in one string (checked as UTF-8 once, at dispatch), so reading
 /// them costs nothing and [`into_data`](Event::into_data) does not copy.
 ///

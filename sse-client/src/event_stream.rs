@@ -14,8 +14,10 @@ pin_project! {
     /// Turns a stream of byte chunks (`Result<B, E>` with `B: AsRef<[u8]>`, such as
     /// `reqwest::Response::bytes_stream()`) into a stream of parsed [`Item`]s.
     ///
-    /// A drop-in for `eventsource-stream`, with the spec-exact [`EventParser`] underneath. No
-    /// reconnection: see [`Client`](crate::Client) for that. When the inner stream ends, the
+    /// The shape of `eventsource-stream`'s stream, with the spec-exact [`EventParser`]
+    /// underneath; it yields [`Item`]s (events, `retry` changes, and comments when the parser
+    /// is [made to](EventParser::with_comments)). No reconnection: see `Client` (feature
+    /// `client`) for that. When the inner stream ends, the
     /// parser is [finished](EventParser::finish) (an unfinished event is discarded) and the
     /// stream ends. An error of the inner stream is passed on as
     /// [`EventStreamError::Transport`] and the inner stream is polled again afterwards.

@@ -9,7 +9,8 @@
 //! - lines end with CRLF, LF or CR; a CR at the end of one chunk and an LF at the start of the
 //!   next are one line ending, and a line ended by CR is processed at once;
 //! - `data`, `event`, `id` (ignored when it contains U+0000) and `retry` (only ASCII digits)
-//!   fields, comments, a blank line dispatching the event; the last event ID is updated at
+//!   fields, comments (skipped, or yielded as [`Item::Comment`] by a parser
+//!   [`with_comments`](EventParser::with_comments)), a blank line dispatching the event; the last event ID is updated at
 //!   every blank line, so an id-only block still takes effect;
 //! - at end of stream ([`EventParser::finish`]) an unfinished event is discarded.
 //!
@@ -25,9 +26,10 @@
 //! unfinished line, then into the event).
 //!
 //! Other choices made for speed (measured with `compare` in `benches/`):
-//! - line endings are found 32 bytes at a time with plain code the compiler vectorises, a word
-//!   at a time inside the block that holds one, and with `memchr2` past the first few blocks
-//!   of a long line: most lines are short, where `memchr2`'s setup costs more than the scan;
+//! - line endings are found (in the `scan` submodule) 32 bytes at a time with plain code the
+//!   compiler vectorises, a word at a time inside the block that holds one, and with
+//!   `memchr2` past the first few blocks of a long line: most lines are short, where
+//!   `memchr2`'s setup costs more than the scan;
 //! - `data: ` lines take a path of their own, straight from the value to the data buffer, and
 //!   the usual field names are matched without searching for the colon;
 //! - an event is one string: data, ID and type side by side in one allocation (the data
@@ -51,9 +53,13 @@ use std::error::Error as StdError;
 use std::fmt;
 use std::time::Duration;
 
-use memchr::{memchr, memchr2};
+use memchr::memchr;
 
 use crate::Event;
+
+mod scan;
+
+use scan::{TINY, find_line_ending, has_control_byte};
 
 /// The default maximum size of one event (and of one line): 16 MiB.
 pub const DEFAULT_MAX_EVENT_SIZE: usize = 16 * 1024 * 1024;
@@ -89,6 +95,10 @@ pub enum Item {
     Event(Event),
     /// A valid `retry` field set the reconnection time.
     Retry(Duration),
+    /// A comment line (`: keep-alive`): its text after the colon, without the one optional
+    /// space (like a field value), invalid UTF-8 replaced with U+FFFD. Only from a parser
+    /// [`with_comments`](EventParser::with_comments); by default comments are skipped.
+    Comment(String),
 }
 
 /// An error from [`EventParser`].
@@ -165,24 +175,19 @@ pub struct EventParser {
     max_event_size: usize,
     /// The unfinished line (bytes after the last line ending of the previous chunks).
     line: Vec<u8>,
-    /// How many bytes of the byte-order mark have been seen at the start of the stream.
-    bom_matched: u8,
     /// Whether the start of the stream (a byte-order mark or not) has been dealt with.
-    bom_done: bool,
-    /// The previous chunk ended with CR: an LF starting the next one belongs to it.
-    after_cr: bool,
-    /// An event went over the size limit: lines are dropped until the next blank line.
-    skipping: bool,
-    /// While skipping: the current line has bytes (so its end is not a blank line).
-    skip_line_nonempty: bool,
-    /// The current (unfinished) line is a `data` line whose value goes straight into `data`
-    /// instead of `line`: a long line is copied once, not twice.
-    data_line_open: bool,
+    start: StreamStart,
+    /// Whether the previous chunk ended with CR.
+    carry: Carry,
+    /// Whether an event went over the size limit and is being skipped.
+    skip: Skip,
+    /// Where the bytes of the unfinished line go.
+    partial: Partial,
     /// The data buffer, raw bytes of the lines joined with LF (without the trailing LF of the
     /// spec); decoded once, at dispatch.
     data: Vec<u8>,
-    /// Whether at least one `data` field was seen (the spec's "data buffer is not empty").
-    has_data: bool,
+    /// Whether a `data` field was seen (the spec's "data buffer is not empty").
+    data_field: DataField,
     /// The size of the last dispatched data, to size the next data buffer.
     data_hint: usize,
     /// The event type buffer, raw bytes (empty: `message`); decoded with the data.
@@ -190,10 +195,73 @@ pub struct EventParser {
     /// The last event ID buffer, when an `id` field changed it since the last blank line: its
     /// raw bytes, decoded at the blank line (with the data when there is an event).
     id_buffer: Vec<u8>,
-    /// Whether `id_buffer` holds a new ID (otherwise the buffer equals `last_event_id`).
-    id_pending: bool,
+    /// Whether `id_buffer` holds a new ID.
+    new_id: NewId,
     /// The last event ID string.
     last_event_id: String,
+    /// Whether comment lines are yielded as [`Item::Comment`].
+    comments: Comments,
+}
+
+/// The start of the stream, where one byte-order mark is stripped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum StreamStart {
+    /// This many bytes of the byte-order mark were seen (the chunks so far held nothing else).
+    Bom(u8),
+    /// The byte-order mark, or the first byte that is not one, was dealt with.
+    Done,
+}
+
+/// What the previous chunk left for the next one to complete.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Carry {
+    Nothing,
+    /// It ended with CR: an LF starting the next chunk belongs to that line ending.
+    Cr,
+}
+
+/// Whether lines are being dropped after an event went over the size limit (until the next
+/// blank line).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Skip {
+    Off,
+    /// Skipping, and the current line has no bytes yet: its end is a blank line.
+    AtLineStart,
+    /// Skipping, and the current line has bytes: its end is not a blank line.
+    InLine,
+}
+
+/// Where the bytes of the unfinished line go.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Partial {
+    /// Into `line`, to be processed when the line is complete.
+    Line,
+    /// It is a `data` line: its value goes straight into `data` (a long line is copied once,
+    /// not twice).
+    Data,
+}
+
+/// Whether a `data` field was seen since the last blank line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum DataField {
+    Absent,
+    Present,
+}
+
+/// Whether an `id` field changed the last event ID buffer since the last blank line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum NewId {
+    /// The buffer equals the last event ID.
+    Absent,
+    /// `id_buffer` holds the new ID, applied at the next blank line.
+    Pending,
+}
+
+/// What the parser does with comment lines.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Comments {
+    Skip,
+    Yield,
 }
 
 impl Default for EventParser {
@@ -220,20 +288,43 @@ impl EventParser {
         Self {
             max_event_size: DEFAULT_MAX_EVENT_SIZE,
             line: Vec::new(),
-            bom_matched: 0,
-            bom_done: false,
-            after_cr: false,
-            skipping: false,
-            skip_line_nonempty: false,
-            data_line_open: false,
+            start: StreamStart::Bom(0),
+            carry: Carry::Nothing,
+            skip: Skip::Off,
+            partial: Partial::Line,
             data: Vec::new(),
-            has_data: false,
+            data_field: DataField::Absent,
             data_hint: 0,
             event_type: Vec::new(),
             id_buffer: Vec::new(),
-            id_pending: false,
+            new_id: NewId::Absent,
             last_event_id: String::new(),
+            comments: Comments::Skip,
         }
+    }
+
+    /// Whether comment lines (`: keep-alive`) are yielded as [`Item::Comment`] (default:
+    /// skipped, as the WHATWG algorithm does).
+    ///
+    /// ```
+    /// use sse_client::{EventParser, Item};
+    ///
+    /// let mut parser = EventParser::new().with_comments(true);
+    /// let mut input = &b": keep-alive\n:\n"[..];
+    /// assert_eq!(
+    ///     parser.next_item(&mut input),
+    ///     Some(Ok(Item::Comment("keep-alive".to_owned())))
+    /// );
+    /// assert_eq!(parser.next_item(&mut input), Some(Ok(Item::Comment(String::new()))));
+    /// ```
+    #[must_use]
+    pub fn with_comments(mut self, comments: bool) -> Self {
+        self.comments = if comments {
+            Comments::Yield
+        } else {
+            Comments::Skip
+        };
+        self
     }
 
     /// Sets the maximum size in bytes of one event's data and of one line.
@@ -271,7 +362,7 @@ impl EventParser {
     /// Events dispatched before the server sends an `id` field carry this ID.
     pub fn set_last_event_id(&mut self, id: &str) {
         id.clone_into(&mut self.last_event_id);
-        self.id_pending = false;
+        self.new_id = NewId::Absent;
     }
 
     /// Feeds one chunk and calls `f` with every item it completes.
@@ -292,16 +383,14 @@ impl EventParser {
     /// events carry it until the server sends another `id` field.
     pub fn finish(&mut self) {
         self.release_line();
-        self.bom_matched = 0;
-        self.bom_done = false;
-        self.after_cr = false;
-        self.skipping = false;
-        self.skip_line_nonempty = false;
-        self.data_line_open = false;
+        self.start = StreamStart::Bom(0);
+        self.carry = Carry::Nothing;
+        self.skip = Skip::Off;
+        self.partial = Partial::Line;
         self.data.clear();
-        self.has_data = false;
+        self.data_field = DataField::Absent;
         self.event_type.clear();
-        self.id_pending = false;
+        self.new_id = NewId::Absent;
     }
 
     /// Parses from `input` up to the next item and returns it, advancing `input` past the
@@ -315,15 +404,17 @@ impl EventParser {
         // Tiny chunks mostly fall inside a line: no line ending, append, done. This path stays
         // small so that it can be inlined into the caller's loop.
         if input.len() <= TINY && !has_control_byte(input) {
-            if self.data_line_open {
+            if self.partial == Partial::Data {
                 if self.data.len() + input.len() <= self.max_event_size {
                     extend_small(&mut self.data, std::mem::take(input));
                     return None;
                 }
-            } else if !self.line.is_empty() || self.bom_done && !self.after_cr {
+            } else if !self.line.is_empty()
+                || self.start == StreamStart::Done && self.carry == Carry::Nothing
+            {
                 // A line under way, or a new one with nothing pending before it: unless it
                 // may turn into a data line (see `buffer_partial`), it grows in `line`.
-                if !self.skipping
+                if self.skip == Skip::Off
                     && self.line.first().or(input.first()) != Some(&b'd')
                     && self.line.len() + input.len() <= self.max_event_size
                 {
@@ -341,12 +432,12 @@ impl EventParser {
     /// [`next_item`](Self::next_item) when there is a line ending to deal with.
     #[inline(never)]
     fn next_item_lines(&mut self, input: &mut &[u8]) -> Option<Result<Item, ParseError>> {
-        if !self.bom_done {
-            self.skip_bom(input);
+        if let StreamStart::Bom(matched) = self.start {
+            self.skip_bom(input, matched);
         }
-        if self.after_cr {
+        if self.carry == Carry::Cr {
             let (&first, rest) = input.split_first()?;
-            self.after_cr = false;
+            self.carry = Carry::Nothing;
             if first == b'\n' {
                 *input = rest;
             }
@@ -354,7 +445,7 @@ impl EventParser {
         let mut chunk: &[u8] = input;
         // A line cut by the previous chunk, or an event being skipped: line by line, through
         // the buffers.
-        while self.skipping || self.data_line_open || !self.line.is_empty() {
+        while self.skip != Skip::Off || self.partial == Partial::Data || !self.line.is_empty() {
             let Some((line, rest)) = self.split_line(chunk) else {
                 *input = &[];
                 return self.buffer_partial(chunk).map(Err);
@@ -411,7 +502,7 @@ impl EventParser {
             [b'\r', b'\n', rest @ ..] => rest,
             // The LF that may follow belongs to this line ending.
             [b'\r'] => {
-                self.after_cr = true;
+                self.carry = Carry::Cr;
                 &[]
             }
             [_, rest @ ..] => rest,
@@ -420,24 +511,29 @@ impl EventParser {
         Some((line, rest))
     }
 
-    /// At the start of the stream: strips a byte-order mark, even one split across chunks.
-    fn skip_bom(&mut self, input: &mut &[u8]) {
+    /// At the start of the stream, `matched` bytes of a byte-order mark seen so far: strips
+    /// a byte-order mark, even one split across chunks.
+    fn skip_bom(&mut self, input: &mut &[u8], mut matched: u8) {
         while let Some((&byte, rest)) = input.split_first() {
-            if byte != BOM[usize::from(self.bom_matched)] {
+            let Some(&expected) = BOM.get(usize::from(matched)) else {
+                self.start = StreamStart::Done;
+                return;
+            };
+            if byte != expected {
                 // Not a byte-order mark: the bytes matched so far start the first line (they
                 // are not line endings, and decode to U+FFFD later).
-                self.bom_done = true;
-                let matched = usize::from(self.bom_matched);
-                self.line.extend_from_slice(&BOM[..matched]);
+                self.start = StreamStart::Done;
+                self.line.extend_from_slice(&BOM[..usize::from(matched)]);
                 return;
             }
             *input = rest;
-            self.bom_matched += 1;
-            if usize::from(self.bom_matched) == BOM.len() {
-                self.bom_done = true;
+            matched += 1;
+            if usize::from(matched) == BOM.len() {
+                self.start = StreamStart::Done;
                 return;
             }
         }
+        self.start = StreamStart::Bom(matched);
     }
 
     /// [`buffer_partial`](Self::buffer_partial) out of line, for the tiny-chunk path.
@@ -449,16 +545,18 @@ impl EventParser {
     /// Keeps the bytes of an unfinished line.
     #[inline(always)]
     fn buffer_partial(&mut self, bytes: &[u8]) -> Option<ParseError> {
-        if self.skipping {
-            self.skip_line_nonempty |= !bytes.is_empty();
+        if self.skip != Skip::Off {
+            if !bytes.is_empty() {
+                self.skip = Skip::InLine;
+            }
             return None;
         }
-        if self.data_line_open {
+        if self.partial == Partial::Data {
             return self.extend_data(bytes).err();
         }
         if self.line.len() + bytes.len() > self.max_event_size {
             let error = self.overflow();
-            self.skip_line_nonempty = true;
+            self.skip = Skip::InLine;
             return Some(error);
         }
         extend_small(&mut self.line, bytes);
@@ -473,10 +571,10 @@ impl EventParser {
                 self.line = line;
             }
             if let Err(error) = result {
-                self.skip_line_nonempty = true;
+                self.skip = Skip::InLine;
                 return Some(error);
             }
-            self.data_line_open = true;
+            self.partial = Partial::Data;
         }
         None
     }
@@ -485,7 +583,7 @@ impl EventParser {
     fn extend_data(&mut self, bytes: &[u8]) -> Result<(), ParseError> {
         if self.data.len() + bytes.len() > self.max_event_size {
             let error = self.overflow();
-            self.skip_line_nonempty = true;
+            self.skip = Skip::InLine;
             return Err(error);
         }
         extend_small(&mut self.data, bytes);
@@ -495,15 +593,16 @@ impl EventParser {
     /// Starts the value of a `data` line (the spec's "append the value, then LF").
     #[inline(always)]
     fn start_data_line(&mut self, value: &[u8]) -> Result<(), ParseError> {
-        let added = value.len() + usize::from(self.has_data);
+        let has_data = self.data_field == DataField::Present;
+        let added = value.len() + usize::from(has_data);
         if self.data.len() + added > self.max_event_size {
             return Err(self.overflow());
         }
-        if self.has_data {
+        if has_data {
             self.data.push(b'\n');
             self.data.extend_from_slice(value);
         } else {
-            self.has_data = true;
+            self.data_field = DataField::Present;
             if self.data.capacity() == 0 {
                 // Events of a stream tend to have similar sizes: one allocation of the
                 // previous event's size saves the regrowth (and copies) of multi-line data
@@ -518,18 +617,18 @@ impl EventParser {
 
     /// A line ending was found; `tail` is the part of the line in the current chunk.
     fn complete_line(&mut self, tail: &[u8]) -> Option<Result<Item, ParseError>> {
-        if self.skipping {
-            let blank = tail.is_empty() && !self.skip_line_nonempty;
-            self.skip_line_nonempty = false;
-            if blank {
+        if self.skip != Skip::Off {
+            if tail.is_empty() && self.skip == Skip::AtLineStart {
                 // The blank line that ends the discarded event.
-                self.skipping = false;
+                self.skip = Skip::Off;
                 self.apply_id();
+            } else {
+                self.skip = Skip::AtLineStart;
             }
             return None;
         }
-        if self.data_line_open {
-            self.data_line_open = false;
+        if self.partial == Partial::Data {
+            self.partial = Partial::Line;
             if self.data.len() + tail.len() > self.max_event_size {
                 return Some(Err(self.overflow()));
             }
@@ -556,11 +655,10 @@ impl EventParser {
     fn overflow(&mut self) -> ParseError {
         self.release_line();
         self.data = Vec::new();
-        self.has_data = false;
+        self.data_field = DataField::Absent;
         self.event_type.clear();
-        self.skipping = true;
-        self.skip_line_nonempty = false;
-        self.data_line_open = false;
+        self.skip = Skip::AtLineStart;
+        self.partial = Partial::Line;
         ParseError::EventTooLarge {
             limit: self.max_event_size,
         }
@@ -579,7 +677,9 @@ impl EventParser {
         if line.is_empty() {
             return self.dispatch().map(Ok);
         }
-        let (field, value) = split_field(line)?;
+        let Some((field, value)) = split_field(line) else {
+            return self.comment(line);
+        };
         match field {
             Field::Data => {
                 if let Err(error) = self.start_data_line(value) {
@@ -594,7 +694,7 @@ impl EventParser {
             Field::Id if !value.contains(&0) => {
                 self.id_buffer.clear();
                 extend_small(&mut self.id_buffer, value);
-                self.id_pending = true;
+                self.new_id = NewId::Pending;
             }
             Field::Retry => {
                 if let Some(millis) = parse_retry(value) {
@@ -606,14 +706,26 @@ impl EventParser {
         None
     }
 
+    /// A comment line (starting with a colon): an item only when comments are asked for.
+    #[inline(never)]
+    fn comment(&self, line: &[u8]) -> Option<Result<Item, ParseError>> {
+        if self.comments == Comments::Skip {
+            return None;
+        }
+        let text = strip(line.get(1..).unwrap_or_default());
+        Some(Ok(Item::Comment(
+            String::from_utf8_lossy(text).into_owned(),
+        )))
+    }
+
     /// A blank line: update the last event ID and dispatch the event, if it has data.
     fn dispatch(&mut self) -> Option<Item> {
-        if !self.has_data {
+        if self.data_field == DataField::Absent {
             self.apply_id();
             self.event_type.clear();
             return None;
         }
-        self.has_data = false;
+        self.data_field = DataField::Absent;
         self.data_hint = self.data.len();
         // The event is one string: data, ID, type. One allocation (the data buffer, sized with
         // room for the rest), one UTF-8 check for all three. Line endings are ASCII, so
@@ -621,7 +733,7 @@ impl EventParser {
         // that checking each line on its own would.
         let mut text = std::mem::take(&mut self.data);
         let data_end = text.len();
-        let id = if self.id_pending {
+        let id = if self.new_id == NewId::Pending {
             &self.id_buffer
         } else {
             self.last_event_id.as_bytes()
@@ -651,8 +763,8 @@ impl EventParser {
                     .with_type(&String::from_utf8_lossy(event_type))
             }
         };
-        if self.id_pending {
-            self.id_pending = false;
+        if self.new_id == NewId::Pending {
+            self.new_id = NewId::Absent;
             event.last_event_id().clone_into(&mut self.last_event_id);
         }
         Some(Item::Event(event))
@@ -660,8 +772,8 @@ impl EventParser {
 
     /// The spec's "set the last event ID string to the last event ID buffer".
     fn apply_id(&mut self) {
-        if self.id_pending {
-            self.id_pending = false;
+        if self.new_id == NewId::Pending {
+            self.new_id = NewId::Absent;
             self.last_event_id = String::from_utf8_lossy(&self.id_buffer).into_owned();
         }
     }
@@ -731,129 +843,6 @@ fn split_field(line: &[u8]) -> Option<(Field, &[u8])> {
     Some((field, value))
 }
 
-/// The first CR or LF.
-///
-/// Most lines of an event stream are short (`id: 42`, `event: token`, the blank line) or of
-/// moderate length (a line of JSON), and tiny chunks bring only a few bytes: for those, the
-/// setup of `memchr2` costs more than the scan. So the first `BLOCKS` blocks of 32 bytes are
-/// tested in plain code that the compiler turns into vector instructions (any byte below
-/// 0x0E?), the block that passes is searched a word at a time, and `memchr2` takes over for
-/// longer lines. Less than a block is searched a word at a time.
-#[inline(always)]
-fn find_line_ending<const BLOCKS: usize>(bytes: &[u8]) -> Option<usize> {
-    let mut offset = 0;
-    let mut rest = bytes;
-    for _ in 0..BLOCKS {
-        let Some(block) = rest.first_chunk::<BLOCK>() else {
-            break;
-        };
-        // Text rarely holds control characters: the test passes for few blocks but the one
-        // with the line ending.
-        if block.iter().fold(false, |any, &byte| any | (byte < 0x0E)) {
-            let (words, _) = block.as_chunks::<8>();
-            if let Some(at) = find_in_words(words) {
-                return Some(offset + at);
-            }
-        }
-        offset += BLOCK;
-        rest = &rest[BLOCK..];
-    }
-    if rest.len() >= BLOCK {
-        return memchr2(b'\n', b'\r', rest).map(|at| offset + at);
-    }
-    let (words, _) = rest.as_chunks::<8>();
-    if let Some(at) = find_in_words(words) {
-        return Some(offset + at);
-    }
-    find_in_short(bytes)
-}
-
-/// Bytes tested at once by [`find_line_ending`].
-const BLOCK: usize = 32;
-
-/// The first CR or LF in `words`, a word at a time.
-#[inline(always)]
-fn find_in_words(words: &[[u8; 8]]) -> Option<usize> {
-    for (index, word) in words.iter().enumerate() {
-        let found = line_ending_mask(u64::from_le_bytes(*word));
-        if found != 0 {
-            return Some(index * 8 + first_marked_byte(found));
-        }
-    }
-    None
-}
-
-/// The longest chunk [`EventParser::next_item`] appends to the line under way without
-/// entering the line machinery.
-const TINY: usize = 16;
-
-/// Whether `bytes` (at most [`TINY`] of them) holds a byte below 0x0E: every line ending does,
-/// text almost never does otherwise. One test per word where a line-ending search needs two.
-#[inline(always)]
-fn has_control_byte(bytes: &[u8]) -> bool {
-    // Exact for "any byte below 0x0E" (a borrow only carries out of a byte that is one).
-    let below =
-        |word: u64, ones: u64, high: u64| word.wrapping_sub(ones * 0x0E) & !word & high != 0;
-    // Two overlapping halves cover anything from one half to two.
-    if let (Some(head), Some(tail)) = (bytes.first_chunk::<8>(), bytes.last_chunk::<8>()) {
-        return below(u64::from_le_bytes(*head), ONES, HIGH)
-            | below(u64::from_le_bytes(*tail), ONES, HIGH);
-    }
-    if let (Some(head), Some(tail)) = (bytes.first_chunk::<4>(), bytes.last_chunk::<4>()) {
-        let (ones, high) = (ONES >> 32, HIGH >> 32);
-        return below(u64::from(u32::from_le_bytes(*head)), ones, high)
-            | below(u64::from(u32::from_le_bytes(*tail)), ones, high);
-    }
-    bytes.iter().any(|&byte| byte < 0x0E)
-}
-
-/// [`find_line_ending`] for the last bytes of `bytes`, fewer than 8 of them, when no byte
-/// before them is a line ending.
-#[inline(always)]
-fn find_in_short(bytes: &[u8]) -> Option<usize> {
-    let len = bytes.len();
-    if len >= 8 {
-        // The last 8 bytes overlap bytes already checked, which hold no line ending: the
-        // first one found in them is the first one of `bytes`.
-        let word = bytes.last_chunk::<8>()?;
-        let found = line_ending_mask(u64::from_le_bytes(*word));
-        return (found != 0).then(|| len - 8 + first_marked_byte(found));
-    }
-    // The whole input is shorter than a word (tiny chunks): two overlapping halves.
-    if len >= 4 {
-        let (Some(head), Some(tail)) = (bytes.first_chunk::<4>(), bytes.last_chunk::<4>()) else {
-            return None;
-        };
-        let found = line_ending_mask(u64::from(u32::from_le_bytes(*head)));
-        if found != 0 {
-            return Some(first_marked_byte(found));
-        }
-        let found = line_ending_mask(u64::from(u32::from_le_bytes(*tail)));
-        // The upper half of the widened word is zero bytes, never a line ending.
-        return (found != 0).then(|| len - 4 + first_marked_byte(found));
-    }
-    bytes.iter().position(|&b| b == b'\n' || b == b'\r')
-}
-
-/// A word with every byte 0x01, and one with every byte 0x80: the word-at-a-time tests.
-const ONES: u64 = u64::from_le_bytes([1; 8]);
-const HIGH: u64 = u64::from_le_bytes([0x80; 8]);
-
-/// The high bit of every byte of `word` that is CR or LF; bits above the lowest one set can
-/// be false positives (a borrow carries into the next byte), the lowest one is exact.
-#[inline]
-fn line_ending_mask(word: u64) -> u64 {
-    let lf = word ^ (ONES * u64::from(b'\n'));
-    let cr = word ^ (ONES * u64::from(b'\r'));
-    (lf.wrapping_sub(ONES) & !lf | cr.wrapping_sub(ONES) & !cr) & HIGH
-}
-
-/// The index of the byte holding the lowest bit set in a non-zero `mask`.
-#[inline]
-fn first_marked_byte(mask: u64) -> usize {
-    (mask.trailing_zeros() / 8) as usize
-}
-
 /// Removes the one optional space after the colon.
 fn strip(value: &[u8]) -> &[u8] {
     value.strip_prefix(b" ").unwrap_or(value)
@@ -885,48 +874,6 @@ mod tests {
 
     fn event(data: &str) -> Result<Item, ParseError> {
         Ok(Item::Event(Event::new(data)))
-    }
-
-    #[test]
-    fn line_ending_search_matches_a_plain_scan() {
-        // Every length up to past the word-at-a-time part, a CR or LF at every position,
-        // and bytes that differ from CR/LF by one bit or one borrow around it.
-        for len in 0..160 {
-            for at in 0..=len {
-                for ending in [b'\n', b'\r'] {
-                    let mut bytes: Vec<u8> = (0..len)
-                        .map(|i| [b'a', 0x0b, 0x0c, 0x0e, 0x8a, 0x8d, 0, 0xff][i % 8])
-                        .collect();
-                    if at < len {
-                        bytes[at] = ending;
-                        if at + 1 < len {
-                            bytes[at + 1] = b'\n';
-                        }
-                    }
-                    let expected = bytes.iter().position(|&b| b == b'\n' || b == b'\r');
-                    assert_eq!(find_line_ending::<0>(&bytes), expected, "{bytes:?}");
-                    assert_eq!(find_line_ending::<1>(&bytes), expected, "{bytes:?}");
-                    assert_eq!(find_line_ending::<4>(&bytes), expected, "{bytes:?}");
-                }
-            }
-        }
-    }
-
-    #[test]
-    fn control_byte_test_matches_a_plain_scan() {
-        // Every tiny length, every byte value at every position, among bytes at or just above
-        // the threshold (where a borrow would show).
-        for len in 0..=TINY {
-            for at in 0..len {
-                for value in 0..=u8::MAX {
-                    let mut bytes: Vec<u8> =
-                        (0..len).map(|i| [b'a', 0x0e, 0x8e, 0xff][i % 4]).collect();
-                    bytes[at] = value;
-                    assert_eq!(has_control_byte(&bytes), value < 0x0e, "{bytes:?}");
-                }
-            }
-            assert!(!has_control_byte(&vec![0x0e; len]));
-        }
     }
 
     #[test]

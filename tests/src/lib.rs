@@ -17,6 +17,8 @@ struct ReadmeDoctests;
 pub mod conformance;
 pub mod interop;
 pub mod proxy;
+pub mod scripted;
+pub mod tls;
 
 mod processes;
 mod redis;

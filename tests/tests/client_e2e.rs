@@ -2,132 +2,16 @@
 //! hand-made SSE bytes, so connections can be cut, stalled and ended precisely.
 
 use std::convert::Infallible;
-use std::io;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use axum::Router;
-use axum::body::{Body, Bytes};
-use axum::extract::Request;
-use axum::http::{HeaderMap, Method, StatusCode, header};
+use axum::http::{Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::any;
 use futures_util::{Stream, StreamExt, stream};
-use sse_client::{Client, DisconnectReason, Error, Event, Item};
+use sse_client::{Client, DisconnectReason, Error, Event, Item, Reconnect};
+use sse_tests::scripted::{DropSignal, Part, serve, sse, sse_guarded};
 use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
-
-/// What the server saw of one request.
-#[derive(Debug, Clone)]
-struct Seen {
-    method: Method,
-    headers: HeaderMap,
-    body: Bytes,
-    at: Instant,
-}
-
-impl Seen {
-    fn header(&self, name: &str) -> Option<&str> {
-        self.headers.get(name).map(|v| v.to_str().unwrap())
-    }
-}
-
-type Log = Arc<Mutex<Vec<Seen>>>;
-
-/// Serves `script(attempt)` for every request (attempt counts from 0); returns the URL and the
-/// request log.
-async fn serve<F>(script: F) -> (String, Log)
-where
-    F: Fn(usize) -> Response + Send + Sync + 'static,
-{
-    let log: Log = Arc::default();
-    let script = Arc::new(script);
-    let app = Router::new().route(
-        "/sse",
-        any({
-            let log = Arc::clone(&log);
-            move |request: Request| async move {
-                let (parts, body) = request.into_parts();
-                let body = axum::body::to_bytes(body, 1 << 20).await.unwrap();
-                let attempt = {
-                    let mut log = log.lock().unwrap();
-                    log.push(Seen {
-                        method: parts.method,
-                        headers: parts.headers,
-                        body,
-                        at: Instant::now(),
-                    });
-                    log.len() - 1
-                };
-                script(attempt)
-            }
-        }),
-    );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    (format!("http://{addr}/sse"), log)
-}
-
-/// One step of a scripted response body.
-#[derive(Debug)]
-enum Part {
-    Send(&'static str),
-    Sleep(Duration),
-    /// Abort the connection (the body stream fails).
-    Fail,
-    /// Never send anything again.
-    Hang,
-}
-
-/// Sends `()` when dropped: tells the test the server side of a connection was closed.
-struct DropSignal(Option<oneshot::Sender<()>>);
-
-impl Drop for DropSignal {
-    fn drop(&mut self) {
-        if let Some(tx) = self.0.take() {
-            let _ = tx.send(());
-        }
-    }
-}
-
-fn body_stream(
-    parts: Vec<Part>,
-    guard: DropSignal,
-) -> impl Stream<Item = io::Result<Bytes>> + Send {
-    stream::unfold(
-        (parts.into_iter(), guard),
-        |(mut parts, guard)| async move {
-            loop {
-                match parts.next()? {
-                    Part::Send(text) => {
-                        return Some((Ok(Bytes::from_static(text.as_bytes())), (parts, guard)));
-                    }
-                    Part::Sleep(delay) => tokio::time::sleep(delay).await,
-                    Part::Fail => {
-                        // Let hyper flush what was sent before: it writes the head with the
-                        // first chunks, and an error before that flush loses the whole response.
-                        tokio::time::sleep(Duration::from_millis(100)).await;
-                        return Some((Err(io::Error::other("cut")), (parts, guard)));
-                    }
-                    Part::Hang => std::future::pending::<()>().await,
-                }
-            }
-        },
-    )
-}
-
-fn sse(parts: Vec<Part>) -> Response {
-    sse_guarded(parts, DropSignal(None))
-}
-
-fn sse_guarded(parts: Vec<Part>, guard: DropSignal) -> Response {
-    (
-        [(header::CONTENT_TYPE, "text/event-stream")],
-        Body::from_stream(body_stream(parts, guard)),
-    )
-        .into_response()
-}
 
 fn fast_client() -> sse_client::ClientBuilder {
     Client::builder()
@@ -213,11 +97,15 @@ async fn reconnects_after_a_cut_with_the_last_event_id() {
         assert_eq!(seen.header("accept"), Some("text/event-stream"));
         assert_eq!(seen.header("cache-control"), Some("no-cache"));
     }
-    // The server's retry: 10 was the first reconnection delay.
-    assert_eq!(
-        *disconnects.lock().unwrap(),
-        [(true, Some(Duration::from_millis(10)))]
-    );
+    // The server's retry: 10 was the first reconnection delay (plus its bounded jitter, up to
+    // a quarter of it).
+    match &disconnects.lock().unwrap()[..] {
+        [(true, Some(delay))] => assert!(
+            *delay >= Duration::from_millis(10) && *delay <= Duration::from_micros(12_500),
+            "{delay:?}"
+        ),
+        other => panic!("{other:?}"),
+    }
 }
 
 #[tokio::test]
@@ -288,11 +176,7 @@ async fn a_clean_end_is_not_an_error_and_reconnects_each_time() {
 
 #[tokio::test]
 async fn stops_without_retry_on_a_status_other_than_200() {
-    for status in [
-        StatusCode::NO_CONTENT,
-        StatusCode::NOT_FOUND,
-        StatusCode::INTERNAL_SERVER_ERROR,
-    ] {
+    for status in [StatusCode::NOT_FOUND, StatusCode::INTERNAL_SERVER_ERROR] {
         let (url, log) = serve(move |_| status.into_response()).await;
         let client = fast_client().build().unwrap();
         let items: Vec<_> = tokio::time::timeout(LIMIT, client.subscribe(&url).collect())
@@ -300,7 +184,7 @@ async fn stops_without_retry_on_a_status_other_than_200() {
             .unwrap();
         assert_eq!(items.len(), 1, "{status}: {items:?}");
         match &items[0] {
-            Err(Error::Status { status: got }) => assert_eq!(*got, status),
+            Err(Error::Status(got)) => assert_eq!(got.status(), status),
             other => panic!("{status}: {other:?}"),
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
@@ -464,7 +348,9 @@ async fn sends_the_post_body_and_custom_headers_on_every_attempt() {
         .header("authorization", "Bearer t0k3n")
         .header("content-type", "application/json")
         .body(r#"{"prompt":"hi"}"#);
-    let items = take(&mut client.subscribe(request), 3).await;
+    // A POST is only sent again after a clean end when the policy says so.
+    let subscription = client.subscribe(request).reconnect(Reconnect::Always);
+    let items = take(&mut { subscription }, 3).await;
     assert_eq!(
         ok_events(items),
         pairs(&[("one", "7"), ("two", "7"), ("three", "7")])
@@ -637,12 +523,7 @@ async fn subscribe_with_calls_back_and_resolves_when_the_subscription_ends() {
     let (url, _log) = serve(|_| StatusCode::NOT_FOUND.into_response()).await;
     let result = client.subscribe_with(&url, |_| {}).await;
     assert!(
-        matches!(
-            result,
-            Err(Error::Status {
-                status: StatusCode::NOT_FOUND
-            })
-        ),
+        matches!(&result, Err(Error::Status(e)) if e.status() == StatusCode::NOT_FOUND),
         "{result:?}"
     );
 }

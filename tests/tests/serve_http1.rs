@@ -140,7 +140,7 @@ async fn streams_events_and_gives_connect_info() {
     );
     assert_eq!(
         head.headers()["cache-control"].to_str().ok(),
-        Some("no-cache")
+        Some("no-cache, no-transform")
     );
     drop(head);
     let client = sse_client::Client::builder().build().expect("client");

@@ -11,7 +11,9 @@ use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
 use axum::routing::any;
 use serde_json::Value;
+use sse_tests::TempDir;
 use sse_tests::conformance::load_cases;
+use sse_tests::tls::TlsServer;
 
 const BIN: &str = env!("CARGO_BIN_EXE_sse-cat");
 
@@ -170,5 +172,152 @@ async fn url_mode_reports_a_bad_status_on_stderr_with_a_failure_exit() {
 fn bad_arguments_exit_with_usage() {
     let output = Command::new(BIN).arg("--bogus").output().unwrap();
     assert_eq!(output.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&output.stderr).contains("unknown option --bogus"));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("unexpected argument '--bogus'"), "{stderr}");
+    assert!(stderr.contains("Usage: sse-cat"), "{stderr}");
+}
+
+#[test]
+fn a_typo_gets_a_suggestion_and_help_documents_defaults_and_exit_codes() {
+    let output = Command::new(BIN).args(["--verison", "u"]).output().unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("a similar argument exists: '--version'"),
+        "{stderr}"
+    );
+
+    let output = Command::new(BIN).arg("--help").output().unwrap();
+    assert!(output.status.success());
+    let help = String::from_utf8(output.stdout).unwrap();
+    for expected in [
+        "--reconnect <WHEN>",
+        "[default: always for GET, on-failure for other methods]",
+        "--until <DATA>",
+        "--cacert <FILE>",
+        "[default: 3000]",
+        "-v, --verbose",
+        "Exit status:",
+        "3  it gave up reconnecting",
+    ] {
+        assert!(help.contains(expected), "{expected:?} not in:\n{help}");
+    }
+    let output = Command::new(BIN).arg("--version").output().unwrap();
+    assert!(output.status.success());
+    assert_eq!(
+        String::from_utf8(output.stdout).unwrap(),
+        format!("sse-cat {}\n", env!("CARGO_PKG_VERSION"))
+    );
+}
+
+#[tokio::test]
+async fn until_ends_cleanly_and_verbose_shows_the_attempt_status_and_headers() {
+    let url = serve(Router::new().route(
+        "/sse",
+        any(|| async {
+            (
+                [(header::CONTENT_TYPE, "text/event-stream")],
+                "data: Hel\n\ndata: lo\n\ndata: [DONE]\n\ndata: after\n\n",
+            )
+        }),
+    ))
+    .await;
+    let output = run(&["-v", "-d", "{}", "--until", "[DONE]", &url]).await;
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    assert_eq!(
+        String::from_utf8(output.stdout).unwrap(),
+        "{\"type\":\"message\",\"data\":\"Hel\",\"last_event_id\":\"\"}\n\
+         {\"type\":\"message\",\"data\":\"lo\",\"last_event_id\":\"\"}\n"
+    );
+    for expected in [
+        "* attempt 1\n",
+        &format!("> POST {url}\n"),
+        "< HTTP/1.1 200 OK\n",
+        "< content-type: text/event-stream\n",
+        "* disconnected: the end marker arrived; not reconnecting\n",
+        "* the stream ended cleanly\n",
+    ] {
+        assert!(stderr.contains(expected), "{expected:?} not in:\n{stderr}");
+    }
+}
+
+#[tokio::test]
+async fn giving_up_has_its_own_exit_code_and_a_refused_body_is_shown() {
+    // A port nobody listens on: every attempt is refused.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let url = format!("http://127.0.0.1:{port}/sse");
+    let output = run(&["--retry", "10", "--max-retries", "2", &url]).await;
+    assert_eq!(output.status.code(), Some(3));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.starts_with("sse-cat: gave up after 2 reconnection attempts: could not connect"),
+        "{stderr}"
+    );
+
+    let url = serve(Router::new().route(
+        "/sse",
+        any(|| async { (StatusCode::UNAUTHORIZED, r#"{"error":"bad token"}"#) }),
+    ))
+    .await;
+    let output = run(&[&url]).await;
+    assert_eq!(output.status.code(), Some(1));
+    assert_eq!(
+        String::from_utf8(output.stderr).unwrap(),
+        "sse-cat: unexpected response status 401 Unauthorized: {\"error\":\"bad token\"}\n"
+    );
+}
+
+#[tokio::test]
+async fn cacert_trusts_the_test_authority_and_without_it_the_certificate_is_rejected() {
+    let server = TlsServer::spawn(Router::new().route(
+        "/sse",
+        any(|| async {
+            (
+                [(header::CONTENT_TYPE, "text/event-stream")],
+                "id: 1\ndata: secret\n\n",
+            )
+        }),
+    ))
+    .await;
+    let dir = TempDir::new("sse-cat-cacert").unwrap();
+    let ca = dir.path().join("ca.pem");
+    std::fs::write(&ca, server.ca_pem()).unwrap();
+    let url = server.url("/sse");
+    let output = run(&[
+        "--cacert",
+        ca.to_str().unwrap(),
+        "--reconnect",
+        "never",
+        "-v",
+        &url,
+    ])
+    .await;
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    assert_eq!(
+        String::from_utf8(output.stdout).unwrap(),
+        "{\"type\":\"message\",\"data\":\"secret\",\"last_event_id\":\"1\"}\n"
+    );
+    assert!(stderr.contains("< HTTP/2.0 200 OK"), "{stderr}");
+
+    let output = run(&[&url]).await;
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.starts_with(
+            "sse-cat: the TLS handshake failed: the server's certificate was rejected"
+        ),
+        "{stderr}"
+    );
+    assert!(stderr.contains("UnknownIssuer"), "{stderr}");
+
+    let missing = dir.path().join("missing.pem");
+    let output = run(&["--cacert", missing.to_str().unwrap(), &url]).await;
+    assert_eq!(output.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("cannot read --cacert"));
 }

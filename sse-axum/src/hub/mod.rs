@@ -312,6 +312,7 @@ impl Hub {
             .counters
             .published
             .fetch_add(1, Ordering::Relaxed);
+        crate::metrics::published();
         Ok(id)
     }
 

@@ -52,6 +52,7 @@ impl Registry {
             subscribers.insert(id, Arc::clone(queue));
         }
         self.subscribers += 1;
+        crate::metrics::subscribed();
     }
 
     /// Removes a subscriber from all its topics; `false` if it was not registered.
@@ -69,6 +70,7 @@ impl Registry {
         if found {
             self.subscribers -= 1;
             self.retired_deliveries += queue.retire();
+            crate::metrics::unsubscribed();
         }
         found
     }
@@ -82,6 +84,7 @@ impl Registry {
         self.subscribers = 0;
         for queue in all.values() {
             self.retired_deliveries += queue.retire();
+            crate::metrics::unsubscribed();
         }
         all.into_values().collect()
     }

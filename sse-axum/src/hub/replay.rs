@@ -39,12 +39,14 @@ impl Retention {
     }
 
     /// The longest any history is kept, `None` for as long as its count allows.
+    #[cfg_attr(not(feature = "redis"), allow(dead_code))]
     pub(crate) fn longest_age(&self) -> Option<Duration> {
         let ages: Option<Vec<Duration>> = self.all().map(|limits| limits.age).collect();
         ages.and_then(|ages| ages.into_iter().max())
     }
 
     /// The largest count any topic keeps.
+    #[cfg_attr(not(feature = "redis"), allow(dead_code))]
     pub(crate) fn largest_len(&self) -> usize {
         self.all().map(|limits| limits.len).max().unwrap_or(0)
     }

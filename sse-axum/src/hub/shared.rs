@@ -169,6 +169,8 @@ impl Shared {
             state.registry.deliver(topic, id, frame, last, &rules)
         };
         let counters = &self.counters;
+        crate::metrics::dropped(delivery.dropped);
+        crate::metrics::stalled("hub", delivery.stalled);
         if delivery.dropped > 0 {
             counters
                 .dropped

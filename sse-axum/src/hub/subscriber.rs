@@ -157,8 +157,30 @@ struct Frames {
     rest: VecDeque<Queued>,
 }
 
-/// A queued frame: its id, its bytes, and whether it is its topic's final one.
-type Queued = (EventId, Bytes, bool);
+/// A queued frame: its id, its bytes, whether it is its topic's final one, and (for the
+/// delivery histogram of feature `metrics`) when it was queued.
+type Queued = (EventId, Bytes, bool, Stamp);
+
+#[cfg(feature = "metrics")]
+type Stamp = Instant;
+#[cfg(not(feature = "metrics"))]
+type Stamp = ();
+
+#[cfg(feature = "metrics")]
+fn stamp() -> Stamp {
+    Instant::now()
+}
+
+#[cfg(not(feature = "metrics"))]
+fn stamp() -> Stamp {}
+
+#[cfg(feature = "metrics")]
+fn record_wait(queued: Stamp) {
+    crate::metrics::delivery_latency(queued.elapsed());
+}
+
+#[cfg(not(feature = "metrics"))]
+fn record_wait((): Stamp) {}
 
 impl Frames {
     fn len(&self) -> usize {
@@ -185,7 +207,7 @@ impl Frames {
     }
 
     fn front_id(&self) -> Option<EventId> {
-        self.first.as_ref().map(|(id, _, _)| *id)
+        self.first.as_ref().map(|(id, ..)| *id)
     }
 
     fn clear(&mut self) {
@@ -302,7 +324,7 @@ impl SubscriberQueue {
             }
         };
         if state.end.is_none() {
-            state.frames.push_back((id, frame.clone(), last));
+            state.frames.push_back((id, frame.clone(), last, stamp()));
         }
         let waker = state.waker.take();
         drop(state);
@@ -361,7 +383,8 @@ impl SubscriberQueue {
             state.gap = false;
             return Poll::Ready(Next::Gap);
         }
-        if let Some((id, frame, last)) = state.frames.pop_front() {
+        if let Some((id, frame, last, queued)) = state.frames.pop_front() {
+            record_wait(queued);
             return Poll::Ready(if last {
                 Next::Final(id, frame)
             } else {

@@ -163,6 +163,7 @@ impl Subscription {
 
     fn frame(&self, kind: FrameKind, id: EventId, bytes: Bytes) -> Frame {
         self.queue.count_delivered(&self.hub.counters.delivered);
+        crate::metrics::delivered(kind == FrameKind::Replayed);
         Frame {
             kind,
             id: Some(id),
@@ -197,6 +198,7 @@ impl Stream for Subscription {
             return Poll::Ready(None);
         }
         if std::mem::take(&mut this.reset_first) {
+            crate::metrics::reset("resume");
             return Poll::Ready(Some(this.reset_frame()));
         }
         // History first: every live event queued meanwhile is newer than all of it.
@@ -215,10 +217,14 @@ impl Stream for Subscription {
                         .skip_through
                         .is_some_and(|skip| this.queue.front_id().is_some_and(|id| id <= skip));
                     if !covered {
+                        crate::metrics::reset("dropped");
                         return Poll::Ready(Some(this.reset_frame()));
                     }
                 }
-                Poll::Ready(Next::Reset) => return Poll::Ready(Some(this.reset_frame())),
+                Poll::Ready(Next::Reset) => {
+                    crate::metrics::reset("backend");
+                    return Poll::Ready(Some(this.reset_frame()));
+                }
                 Poll::Ready(Next::Frame(id, bytes)) => {
                     if let Some(skip) = this.skip_through {
                         if id <= skip {

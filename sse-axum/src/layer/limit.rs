@@ -112,6 +112,7 @@ impl Slots {
             open: Arc::clone(&self.open),
             key: None,
         };
+        crate::metrics::stream_opened();
         if let (Some(per_key), Some(key)) = (&self.per_key, key) {
             let mut open = per_key.open.lock().unwrap_or_else(PoisonError::into_inner);
             let count = open.entry(key.clone()).or_insert(0);
@@ -132,6 +133,7 @@ impl Slots {
 impl Drop for StreamGuard {
     fn drop(&mut self) {
         self.open.fetch_sub(1, Ordering::AcqRel);
+        crate::metrics::stream_closed();
         if let Some((open, key)) = &self.key {
             let mut open = open.lock().unwrap_or_else(PoisonError::into_inner);
             if let Some(count) = open.get_mut(key) {
@@ -163,6 +165,7 @@ pub(super) fn refusal<B>(
     retry_after: Duration,
     body: impl FnOnce(Bytes) -> B,
 ) -> Response<B> {
+    crate::metrics::refused();
     match refusal {
         Refusal::Reconnect => {
             let retry = jitter::between(retry_after, 0.5, 1.5).as_millis();

@@ -37,7 +37,7 @@ use axum::Router;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::get;
-use sse_axum::hub::{Hub, Subscribe, Subscription};
+use sse_axum::hub::{Hub, HubStats, Subscribe, Subscription};
 use sse_axum::{Event, SseLayer};
 use tokio::io::{AsyncBufReadExt as _, AsyncReadExt as _, AsyncWriteExt as _, BufReader};
 use tokio::net::TcpStream;
@@ -148,13 +148,16 @@ async fn wait_until(limit: Duration, mut done: impl FnMut() -> bool) -> bool {
     true
 }
 
-async fn serve_and_measure(options: Options) -> Result<(), String> {
-    let Options {
-        connections,
-        seconds,
-        rate,
-        rss_growth_mib,
-    } = options;
+/// The server under test: the hub, the layer whose open streams are counted, and where it
+/// listens.
+struct Server {
+    hub: Hub,
+    layer: SseLayer,
+    addr: SocketAddr,
+}
+
+/// Starts the hub behind `serve_http1` on a loopback port.
+fn start_server() -> Result<Server, String> {
     let hub = Hub::builder().history_len(100).build();
     let layer = SseLayer::new();
     let router = Router::new()
@@ -171,20 +174,34 @@ async fn serve_and_measure(options: Options) -> Result<(), String> {
     let addr = listener.local_addr().map_err(|e| format!("{e}"))?;
     // The HTTP/1.1-only server, for less memory per open stream than `axum::serve`.
     tokio::spawn(sse_axum::serve_http1(listener, router).into_future());
-    let metrics = tokio::runtime::Handle::current().metrics();
+    Ok(Server { hub, layer, addr })
+}
 
-    // Starting values, once the server runs.
-    tokio::time::sleep(Duration::from_millis(200)).await;
-    let start_fds = open_fds();
-    let start_tasks = metrics.num_alive_tasks();
-    let start_rss = rss_bytes();
-    println!(
-        "soak: {connections} connections, {seconds} s at {rate} events/s; server on {addr}; \
-         start: rss {:.1} MiB, fds {start_fds}, tasks {start_tasks}",
-        mib(start_rss)
-    );
+/// The process's resources before any client came: what must be back after they left.
+struct Baseline {
+    fds: usize,
+    tasks: usize,
+    rss: u64,
+}
 
-    // The client, in a second process.
+impl Baseline {
+    fn now(metrics: &tokio::runtime::RuntimeMetrics) -> Self {
+        Self {
+            fds: open_fds(),
+            tasks: metrics.num_alive_tasks(),
+            rss: rss_bytes(),
+        }
+    }
+}
+
+/// The client process and the task that relays its output and keeps its `RESULT` line.
+struct ClientProcess {
+    child: tokio::process::Child,
+    report: tokio::task::JoinHandle<Option<String>>,
+}
+
+/// Runs this binary again as the client (`soak client ADDR N`).
+fn start_client(addr: SocketAddr, connections: usize) -> Result<ClientProcess, String> {
     let exe = std::env::current_exe().map_err(|e| format!("current_exe: {e}"))?;
     let mut child = tokio::process::Command::new(exe)
         .args(["client", &addr.to_string(), &connections.to_string()])
@@ -193,7 +210,7 @@ async fn serve_and_measure(options: Options) -> Result<(), String> {
         .spawn()
         .map_err(|e| format!("cannot start the client: {e}"))?;
     let stdout = child.stdout.take().ok_or("no client stdout")?;
-    let client_report = tokio::spawn(async move {
+    let report = tokio::spawn(async move {
         let mut lines = BufReader::new(stdout).lines();
         let mut report = None;
         while let Ok(Some(line)) = lines.next_line().await {
@@ -204,16 +221,36 @@ async fn serve_and_measure(options: Options) -> Result<(), String> {
         }
         report
     });
+    Ok(ClientProcess { child, report })
+}
 
+impl ClientProcess {
+    /// Waits (up to 120 s) for the client to exit; its status and its `RESULT` line.
+    async fn finish(mut self) -> Result<(std::process::ExitStatus, String), String> {
+        let status = tokio::time::timeout(Duration::from_secs(120), self.child.wait())
+            .await
+            .map_err(|_| "the client did not finish within 120 s".to_owned())?
+            .map_err(|e| format!("client: {e}"))?;
+        let report = self
+            .report
+            .await
+            .map_err(|e| e.to_string())?
+            .ok_or("the client printed no RESULT line")?;
+        Ok((status, report))
+    }
+}
+
+/// Waits (up to 120 s) until every client is subscribed and reports the memory per connection.
+async fn wait_connected(server: &Server, connections: usize, start_rss: u64) -> Result<(), String> {
     let connect_started = Instant::now();
     let all_connected = wait_until(Duration::from_secs(120), || {
-        hub.total_subscribers() >= connections
+        server.hub.total_subscribers() >= connections
     })
     .await;
     if !all_connected {
         return Err(format!(
             "only {} of {connections} connected",
-            hub.total_subscribers()
+            server.hub.total_subscribers()
         ));
     }
     let connected_rss = rss_bytes();
@@ -225,8 +262,12 @@ async fn serve_and_measure(options: Options) -> Result<(), String> {
         per_connection as f64 / 1024.0,
         open_fds()
     );
+    Ok(())
+}
 
-    // Publish for `seconds`, sampling RSS once per second.
+/// Publishes `seconds * rate` events, sampling RSS once per second, then the `end` event;
+/// returns the RSS samples and the hub's counters.
+async fn publish(hub: &Hub, seconds: u64, rate: u64) -> Result<(Vec<u64>, HubStats), String> {
     let total = seconds * rate;
     let mut samples = Vec::new();
     let mut tick = tokio::time::interval(Duration::from_nanos(1_000_000_000 / rate));
@@ -247,7 +288,10 @@ async fn serve_and_measure(options: Options) -> Result<(), String> {
         }
     }
     samples.push(rss_bytes());
-    let end = Event::new().try_event(END).map_err(|e| e.to_string())?.data("");
+    let end = Event::new()
+        .try_event(END)
+        .map_err(|e| e.to_string())?
+        .data("");
     hub.publish(TOPIC, end)
         .await
         .map_err(|e| format!("publish: {e}"))?;
@@ -259,71 +303,150 @@ async fn serve_and_measure(options: Options) -> Result<(), String> {
         stats.dropped,
         stats.disconnected
     );
+    Ok((samples, stats))
+}
 
-    // Everyone leaves: the client closes each stream at the `end` event, then exits.
-    let status = tokio::time::timeout(Duration::from_secs(120), child.wait())
-        .await
-        .map_err(|_| "the client did not finish within 120 s".to_owned())?
-        .map_err(|e| format!("client: {e}"))?;
-    let report = client_report
-        .await
-        .map_err(|e| e.to_string())?
-        .ok_or("the client printed no RESULT line")?;
-    drop(child);
-
-    let back = wait_until(Duration::from_secs(30), || {
-        hub.total_subscribers() == 0
-            && layer.open_streams() == 0
-            && open_fds() <= start_fds
-            && metrics.num_alive_tasks() <= start_tasks
-    })
-    .await;
-    let end_rss = rss_bytes();
+/// The growth of RSS between the first and the last third of the samples, in MiB.
+fn rss_growth_mib(samples: &[u64]) -> (f64, f64, f64) {
     let third = samples.len() / 3;
     let average = |s: &[u64]| s.iter().sum::<u64>() as f64 / s.len().max(1) as f64;
     let first_third = average(&samples[..third.max(1)]);
     let last_third = average(&samples[samples.len() - third.max(1)..]);
     let growth = (last_third - first_third) / (1024.0 * 1024.0);
+    (first_third, last_third, growth)
+}
+
+/// Waits (up to 30 s) until subscribers, streams, fds and tasks are back to the start and
+/// reports the state after everyone left; whether they came back.
+async fn wait_released(
+    server: &Server,
+    start: &Baseline,
+    metrics: &tokio::runtime::RuntimeMetrics,
+) -> bool {
+    let back = wait_until(Duration::from_secs(30), || {
+        server.hub.total_subscribers() == 0
+            && server.layer.open_streams() == 0
+            && open_fds() <= start.fds
+            && metrics.num_alive_tasks() <= start.tasks
+    })
+    .await;
     println!(
-        "soak: rss first third {:.1} MiB, last third {:.1} MiB, growth {growth:.2} MiB \
-         (bound {rss_growth_mib} MiB); after everyone left: rss {:.1} MiB, subscribers {}, \
-         open streams {}, fds {} (start {start_fds}), tasks {} (start {start_tasks})",
-        first_third / (1024.0 * 1024.0),
-        last_third / (1024.0 * 1024.0),
-        mib(end_rss),
-        hub.total_subscribers(),
-        layer.open_streams(),
+        "soak: after everyone left: rss {:.1} MiB, subscribers {}, open streams {}, fds {} \
+         (start {}), tasks {} (start {})",
+        mib(rss_bytes()),
+        server.hub.total_subscribers(),
+        server.layer.open_streams(),
         open_fds(),
+        start.fds,
         metrics.num_alive_tasks(),
+        start.tasks,
+    );
+    back
+}
+
+/// What the run found, for [`Findings::check`].
+struct Findings {
+    connections: usize,
+    total: u64,
+    status: std::process::ExitStatus,
+    report: String,
+    growth: f64,
+    rss_growth_mib: f64,
+    back: bool,
+    stats: HubStats,
+}
+
+impl Findings {
+    /// The checks: `Ok` when all hold, otherwise every failure.
+    fn check(&self) -> Result<(), String> {
+        let Self {
+            connections,
+            total,
+            status,
+            report,
+            growth,
+            rss_growth_mib,
+            back,
+            stats,
+        } = self;
+        let mut failures = Vec::new();
+        if !status.success() {
+            failures.push(format!("the client failed ({status})"));
+        }
+        let expected = format!("RESULT connections={connections} complete={connections} ");
+        if !report.starts_with(&expected) {
+            failures.push(format!("not every stream got every event: {report}"));
+        }
+        if !report.contains(&format!(" events={total} ")) {
+            failures.push(format!("the client did not count {total} events: {report}"));
+        }
+        if growth > rss_growth_mib {
+            failures.push(format!("rss grew by {growth:.2} MiB"));
+        }
+        if !back {
+            failures.push("subscribers, streams, fds or tasks not back to the start".to_owned());
+        }
+        if stats.dropped != 0 || stats.disconnected != 0 {
+            failures.push(format!("the hub dropped events: {stats:?}"));
+        }
+        if failures.is_empty() {
+            println!("soak: ok");
+            Ok(())
+        } else {
+            Err(failures.join("; "))
+        }
+    }
+}
+
+/// The whole server side: start, let the client connect, publish, let everyone leave, check.
+async fn serve_and_measure(options: Options) -> Result<(), String> {
+    let Options {
+        connections,
+        seconds,
+        rate,
+        rss_growth_mib,
+    } = options;
+    let server = start_server()?;
+    let metrics = tokio::runtime::Handle::current().metrics();
+
+    // Starting values, once the server runs.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let start = Baseline::now(&metrics);
+    println!(
+        "soak: {connections} connections, {seconds} s at {rate} events/s; server on {}; \
+         start: rss {:.1} MiB, fds {}, tasks {}",
+        server.addr,
+        mib(start.rss),
+        start.fds,
+        start.tasks
     );
 
-    // The checks.
-    let mut failures = Vec::new();
-    if !status.success() {
-        failures.push(format!("the client failed ({status})"));
+    // The client, in a second process.
+    let client = start_client(server.addr, connections)?;
+    wait_connected(&server, connections, start.rss).await?;
+    let (samples, stats) = publish(&server.hub, seconds, rate).await?;
+
+    // Everyone leaves: the client closes each stream at the `end` event, then exits.
+    let (status, report) = client.finish().await?;
+    let back = wait_released(&server, &start, &metrics).await;
+    let (first_third, last_third, growth) = crate::rss_growth_mib(&samples);
+    println!(
+        "soak: rss first third {:.1} MiB, last third {:.1} MiB, growth {growth:.2} MiB \
+         (bound {rss_growth_mib} MiB)",
+        first_third / (1024.0 * 1024.0),
+        last_third / (1024.0 * 1024.0),
+    );
+    Findings {
+        connections,
+        total: seconds * rate,
+        status,
+        report,
+        growth,
+        rss_growth_mib,
+        back,
+        stats,
     }
-    let expected = format!("RESULT connections={connections} complete={connections} ");
-    if !report.starts_with(&expected) {
-        failures.push(format!("not every stream got every event: {report}"));
-    }
-    if !report.contains(&format!(" events={total} ")) {
-        failures.push(format!("the client did not count {total} events: {report}"));
-    }
-    if growth > rss_growth_mib {
-        failures.push(format!("rss grew by {growth:.2} MiB"));
-    }
-    if !back {
-        failures.push("subscribers, streams, fds or tasks not back to the start".to_owned());
-    }
-    if stats.dropped != 0 || stats.disconnected != 0 {
-        failures.push(format!("the hub dropped events: {stats:?}"));
-    }
-    if failures.is_empty() {
-        println!("soak: ok");
-        Ok(())
-    } else {
-        Err(failures.join("; "))
-    }
+    .check()
 }
 
 // ---------------------------------------------------------------------------------------------
