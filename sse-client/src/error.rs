@@ -302,6 +302,25 @@ pub enum DisconnectReason {
 }
 
 impl DisconnectReason {
+    /// A short fixed name for the reason, e.g. as a metric label (`end_of_stream`,
+    /// `network`, `idle_timeout`, `status`, `event_too_large`, `end_marker`, `cancelled`).
+    ///
+    /// ```
+    /// assert_eq!(sse_client::DisconnectReason::EndOfStream.label(), "end_of_stream");
+    /// ```
+    #[must_use]
+    pub fn label(&self) -> &'static str {
+        match self {
+            Self::EndOfStream => "end_of_stream",
+            Self::Network(_) => "network",
+            Self::IdleTimeout(_) => "idle_timeout",
+            Self::Status(_) => "status",
+            Self::EventTooLarge(_) => "event_too_large",
+            Self::EndMarker => "end_marker",
+            Self::Cancelled => "cancelled",
+        }
+    }
+
     /// Whether the request surely never reached the server (the connection could not be
     /// made), so sending it again cannot repeat its effect.
     pub(crate) fn request_not_sent(&self) -> bool {

@@ -7,7 +7,7 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use chat_example::{Config, PublicHost};
+use chat_example::{AuthOptions, Config, PublicHost};
 use clap::Parser;
 use example_ops::LogFormat;
 
@@ -15,7 +15,8 @@ use example_ops::LogFormat;
 /// Last-Event-ID, with a web page on `/`.
 ///
 /// Names are not identities in this open mode: whoever connects under a name gets that
-/// name's direct messages, including those replayed from the history.
+/// name's direct messages, including those replayed from the history. With --auth they are:
+/// the page signs in with a name, and each user reads and sends as themselves only.
 #[derive(Debug, Parser)]
 #[command(version, after_help = example_ops::LOGGING_HELP)]
 pub(crate) struct Args {
@@ -106,6 +107,42 @@ pub(crate) struct Args {
     #[arg(long, env = "CHAT_TLS_KEY", value_name = "FILE", requires = "tls_cert")]
     pub(crate) tls_key: Option<std::path::PathBuf>,
 
+    /// Sign-in: POST /chat/login?username=NAME sets a ticket cookie (HttpOnly,
+    /// SameSite=Strict); streams and messages then act as the ticket's user only, and POSTs
+    /// from other sites get 403 [default: open, names are anyone's].
+    #[arg(long, env = "CHAT_AUTH")]
+    pub(crate) auth: bool,
+
+    /// The secret that signs tickets with --auth, at least 32 bytes; servers sharing a hub
+    /// need the same. Repeat it (or separate with commas) to rotate keys: the first signs,
+    /// all are accepted. Prefer the environment variable: arguments show in `ps`
+    /// [default: random per process].
+    #[arg(
+        long = "auth-key",
+        env = "CHAT_AUTH_KEY",
+        value_name = "SECRET",
+        value_delimiter = ',',
+        hide_env_values = true,
+        requires = "auth",
+        value_parser = parse_key
+    )]
+    pub(crate) auth_keys: Vec<sse_axum::auth::TicketKey>,
+
+    /// How long a sign-in lasts with --auth; then the stream ends and the page signs in
+    /// again, resuming where it was.
+    #[arg(
+        long,
+        env = "CHAT_AUTH_TTL",
+        value_name = "SECS",
+        requires = "auth",
+        default_value_t = AuthOptions::DEFAULT_TTL.as_secs_f64()
+    )]
+    pub(crate) auth_ttl: f64,
+
+    /// Serve GET /metrics in the Prometheus text format (streams, hub, refusals, stalls).
+    #[arg(long, env = "CHAT_METRICS")]
+    pub(crate) metrics: bool,
+
     /// Log line format (see Logging below).
     #[arg(
         long,
@@ -133,10 +170,39 @@ impl Args {
         config
     }
 
+    /// The sign-in settings: `None` without --auth.
+    ///
+    /// Separate from [`Args::config`] because making a random key can fail.
+    pub(crate) fn auth(&self) -> Result<Option<AuthOptions>, String> {
+        if !self.auth {
+            return Ok(None);
+        }
+        let mut given = self.auth_keys.iter().cloned();
+        let keys = match given.next() {
+            Some(first) => given.fold(
+                sse_axum::auth::TicketKeys::new(first),
+                sse_axum::auth::TicketKeys::also_accept,
+            ),
+            None => sse_axum::auth::TicketKeys::new(chat_example::random_key()?),
+        };
+        let mut options = AuthOptions::new(keys);
+        options.ttl = seconds(self.auth_ttl);
+        if options.ttl.is_zero() {
+            return Err("--auth-ttl must be more than 0 seconds".to_owned());
+        }
+        options.secure_cookie = self.tls_cert.is_some();
+        Ok(Some(options))
+    }
+
     /// The stall timeout of the server's sockets (the hub's is in [`Args::config`]).
     pub(crate) fn socket_stall_timeout(&self) -> Option<Duration> {
         self.config().streams.stall_timeout
     }
+}
+
+/// A ticket key from the command line: its bytes as given.
+fn parse_key(text: &str) -> Result<sse_axum::auth::TicketKey, String> {
+    sse_axum::auth::TicketKey::new(text).map_err(|e| e.to_string())
 }
 
 /// Seconds from the command line; a negative, NaN or huge value counts as zero or the most
@@ -161,6 +227,31 @@ mod tests {
         assert_eq!(config.max_message_bytes, defaults.max_message_bytes);
         assert_eq!(config.redis, None);
         assert!(args.public_hosts.is_empty());
+        assert!(args.auth().unwrap().is_none());
+    }
+
+    #[test]
+    fn auth_flags_make_the_sign_in_settings() {
+        let key = "k".repeat(32);
+        let old = "o".repeat(40);
+        let args = Args::try_parse_from([
+            "chat-example",
+            "--auth",
+            "--auth-key",
+            &format!("{key},{old}"),
+            "--auth-ttl=2.5",
+        ])
+        .unwrap();
+        let auth = args.auth().unwrap().unwrap();
+        assert_eq!(auth.ttl, Duration::from_millis(2500));
+        assert_eq!(auth.tickets.keys().len(), 2);
+        assert!(!auth.secure_cookie);
+        let random = Args::try_parse_from(["chat-example", "--auth"]).unwrap();
+        let random = random.auth().unwrap().unwrap();
+        assert_eq!(random.ttl, AuthOptions::DEFAULT_TTL);
+        assert_eq!(random.tickets.keys().len(), 1);
+        let zero = Args::try_parse_from(["chat-example", "--auth", "--auth-ttl", "0"]).unwrap();
+        assert!(zero.auth().is_err());
     }
 
     #[test]

@@ -253,3 +253,44 @@ async fn tls_serves_https_with_http2_by_alpn() {
     assert!(untrusting.get(&url).send().await.is_err());
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[tokio::test]
+async fn metrics_are_served_in_the_prometheus_text_format() {
+    let server = chat(&["--metrics", "--max-streams", "1"]).await;
+    let host = host(&server);
+    let mut open = OpenStream::open(server.addr(), "/chat/sse?username=alice", &host).await;
+    open.read_until(|body| body.contains(":\n\n")).await;
+    let refused = exchange(server.addr(), &sse_request("bob", &host)).await;
+    assert!(refused.contains("too many open event streams"), "{refused}");
+    let post = format!(
+        "POST /chat/broadcast?from=carol&message=hi HTTP/1.1\r\nHost: {host}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+    );
+    assert!(
+        exchange(server.addr(), &post)
+            .await
+            .starts_with("HTTP/1.1 204")
+    );
+    open.read_until(|body| body.contains("\"Message\":\"hi\""))
+        .await;
+
+    let scrape = exchange(
+        server.addr(),
+        &format!("GET /metrics HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n"),
+    )
+    .await;
+    assert!(scrape.starts_with("HTTP/1.1 200"), "{scrape}");
+    for line in [
+        "sse_streams_open 1",
+        "sse_streams_opened_total 1",
+        "sse_streams_refused_total 1",
+        "sse_hub_subscribers 1",
+        "sse_hub_published_total 1",
+        "sse_hub_delivered_total 1",
+    ] {
+        assert!(
+            scrape.lines().any(|l| l == line),
+            "no {line:?} in\n{scrape}"
+        );
+    }
+    assert!(scrape.contains("sse_hub_delivery_seconds"), "{scrape}");
+}

@@ -257,6 +257,8 @@ impl State {
             };
         }
         tracing::debug!(%reason, ?delay, "sse connection ended, reconnecting");
+        #[cfg(feature = "metrics")]
+        metrics::counter!("sse_client_reconnects_total", "reason" => reason.label()).increment(1);
         let reason = self.notify_if(was_connected, reason, Some(delay));
         self.previous = Some(reason);
         self.delay = Some(delay);
