@@ -80,6 +80,106 @@ pub fn token_events(size: usize) -> Corpus {
     }
 }
 
+/// Small JSON events of about 100 bytes with no `id` and no `event` field (telemetry, metrics,
+/// chat deltas sent as plain `message`s), up to about `size` bytes: each is one `data:` line
+/// and the blank line; the values vary so no two lines are alike.
+///
+/// ```
+/// let corpus = sse_benches::corpus::small_json_events(10_000);
+/// assert!(corpus.bytes.starts_with(b"data: {\"sensor\":\"temp-0000\""));
+/// assert!(corpus.expected.last_id.is_empty());
+/// let per_event = corpus.bytes.len() as u64 / corpus.expected.events;
+/// assert!((90..=110).contains(&per_event), "{per_event}");
+/// ```
+#[must_use]
+pub fn small_json_events(size: usize) -> Corpus {
+    const UNITS: [&str; 4] = ["C", "kPa", "%RH", "lux"];
+    let mut bytes = Vec::with_capacity(size + 256);
+    let mut expected = Summary::default();
+    let mut n = 0_u64;
+    while bytes.len() < size {
+        let data = format!(
+            r#"{{"sensor":"temp-{:04}","ts":{},"value":{}.{:02},"unit":"{}","ok":{}}}"#,
+            n % 10_000,
+            1_700_000_000_000_u64 + n * 37,
+            n % 97,
+            n % 100,
+            UNITS[(n % 4) as usize],
+            n % 13 != 0
+        );
+        bytes.extend_from_slice(format!("data: {data}\n\n").as_bytes());
+        expected.event(&data, "");
+        n += 1;
+    }
+    Corpus {
+        name: "id-less JSON events (~100 B)",
+        bytes,
+        expected,
+    }
+}
+
+/// A CRLF stream with everything mixed in, up to about `size` bytes: every line ends in
+/// `\r\n`; events of three types (and untyped ones), an `id` on three events in four (the
+/// others keep the last one), a comment line in every fifth event, a `retry` in every 200th,
+/// and an event of three data lines in every seventh; as a proxy or a server written in
+/// another language sends them.
+///
+/// ```
+/// let corpus = sse_benches::corpus::crlf_mixed(10_000);
+/// assert!(corpus.bytes.starts_with(b": heartbeat 0\r\nevent: quote\r\nid: 0\r\nretry: 5000\r\n"));
+/// assert!(!corpus.bytes.windows(2).any(|w| w[1] == b'\n' && w[0] != b'\r'));
+/// assert_eq!(corpus.expected.retries, 1);
+/// ```
+#[must_use]
+pub fn crlf_mixed(size: usize) -> Corpus {
+    const TYPES: [&str; 4] = ["quote", "trade", "", "status"];
+    let mut bytes = Vec::with_capacity(size + 256);
+    let mut expected = Summary::default();
+    let mut last_id = String::new();
+    let mut n = 0_u64;
+    while bytes.len() < size {
+        if n.is_multiple_of(5) {
+            bytes.extend_from_slice(format!(": heartbeat {n}\r\n").as_bytes());
+        }
+        let event_type = TYPES[(n % 4) as usize];
+        if !event_type.is_empty() {
+            bytes.extend_from_slice(format!("event: {event_type}\r\n").as_bytes());
+        }
+        if n % 4 != 3 {
+            last_id = n.to_string();
+            bytes.extend_from_slice(format!("id: {last_id}\r\n").as_bytes());
+        }
+        if n.is_multiple_of(200) {
+            bytes.extend_from_slice(b"retry: 5000\r\n");
+            expected.retries += 1;
+        }
+        let lines = if n.is_multiple_of(7) { 3 } else { 1 };
+        let mut data = String::new();
+        for line in 0..lines {
+            let text = format!(
+                r#"{{"sym":"AC{}","px":{}.{:02},"qty":{},"part":{line}}}"#,
+                n % 26,
+                100 + n % 50,
+                n % 100,
+                n % 1000
+            );
+            bytes.extend_from_slice(format!("data: {text}\r\n").as_bytes());
+            if line > 0 {
+                data.push('\n');
+            }
+            data.push_str(&text);
+        }
+        bytes.extend_from_slice(b"\r\n");
+        expected.event(&data, &last_id);
+        n += 1;
+    }
+    Corpus {
+        name: "CRLF, comments, types, ids, retry mixed",
+        bytes,
+        expected,
+    }
+}
+
 /// Large JSON events of about 4 KiB, pretty-printed over about 50 `data` lines, each with an
 /// id, up to about `size` bytes.
 #[must_use]

@@ -19,7 +19,7 @@ use http_body::Body as _;
 pub struct Input {
     /// The `id` field.
     pub id: String,
-    /// The `data` field (one line).
+    /// The `data` field: one line, or several separated by `\n`.
     pub data: String,
 }
 
@@ -43,12 +43,46 @@ pub fn small_events(n: usize) -> Arc<[Input]> {
         .collect()
 }
 
-/// The bytes every contender must write for `inputs`.
+/// `n` events of about 4 KiB each, their data a pretty-printed JSON document of 50 lines
+/// (a log excerpt, a diff, a rendered table: data with many line breaks).
+///
+/// ```
+/// let inputs = sse_benches::encode::many_line_events(2);
+/// assert_eq!(inputs[0].data.lines().count(), 52);
+/// let wire = sse_benches::encode::expected_bytes(&inputs);
+/// assert!((4000..4600).contains(&(wire.len() / 2)));
+/// ```
+#[must_use]
+pub fn many_line_events(n: usize) -> Arc<[Input]> {
+    (0..n)
+        .map(|i| {
+            let mut data = String::with_capacity(4200);
+            data.push('{');
+            for field in 0..50 {
+                data.push_str(&format!(
+                    "\n  \"field_{field:02}\": {{\"value\": {}, \"label\": \"row {field} of event {i}, in a table\"}},",
+                    i * 50 + field
+                ));
+            }
+            data.push_str("\n}");
+            Input {
+                id: format!("{:06}", i % 1_000_000),
+                data,
+            }
+        })
+        .collect()
+}
+
+/// The bytes every contender must write for `inputs`: one `data:` line per line of data.
 #[must_use]
 pub fn expected_bytes(inputs: &[Input]) -> Vec<u8> {
     let mut out = Vec::new();
     for input in inputs {
-        out.extend_from_slice(format!("id: {}\ndata: {}\n\n", input.id, input.data).as_bytes());
+        out.extend_from_slice(format!("id: {}\n", input.id).as_bytes());
+        for line in input.data.split('\n') {
+            out.extend_from_slice(format!("data: {line}\n").as_bytes());
+        }
+        out.push(b'\n');
     }
     out
 }
@@ -71,7 +105,7 @@ fn drain(mut body: Body, sink: &mut impl FnMut(&[u8])) -> usize {
     }
 }
 
-/// Our `Event` through our `SseStream` body (keep-alive off).
+/// Our `Event` through our `SseStream` body (keep-alive off, no opening comment).
 pub fn ours_body(inputs: &Arc<[Input]>, mut sink: impl FnMut(&[u8])) -> usize {
     let events = Arc::clone(inputs);
     let stream = futures_util::stream::iter(0..events.len()).map(move |i| {
@@ -80,8 +114,10 @@ pub fn ours_body(inputs: &Arc<[Input]>, mut sink: impl FnMut(&[u8])) -> usize {
             .try_id(&input.id)
             .map(|event| event.data(&input.data))
     });
+    // No opening comment: the same bytes as axum's body.
     let body = sse_axum::SseStream::new(stream)
         .keep_alive(sse_axum::KeepAlive::disabled())
+        .opening(None)
         .into_response()
         .into_body();
     drain(body, &mut sink)
@@ -135,15 +171,24 @@ pub fn build_ours(inputs: &[Input]) -> Vec<sse_axum::Event> {
         .collect()
 }
 
-/// The floor: `put_slice` of the fields into an exactly sized buffer per event.
+/// The floor: `put_slice` of the fields into an exactly sized buffer per event, the data
+/// split at `\n` with `memchr` (no validation, no `\r`).
 pub fn put_slice(inputs: &[Input], mut sink: impl FnMut(&[u8])) -> usize {
     for input in inputs {
-        let mut buf = BytesMut::with_capacity(input.id.len() + input.data.len() + 12);
+        let data = input.data.as_bytes();
+        let lines = memchr::memchr_iter(b'\n', data).count() + 1;
+        let mut buf = BytesMut::with_capacity(input.id.len() + data.len() + 5 + lines * 7 + 1);
         buf.put_slice(b"id: ");
         buf.put_slice(input.id.as_bytes());
-        buf.put_slice(b"\ndata: ");
-        buf.put_slice(input.data.as_bytes());
-        buf.put_slice(b"\n\n");
+        buf.put_slice(b"\n");
+        let mut start = 0;
+        for end in memchr::memchr_iter(b'\n', data).chain([data.len()]) {
+            buf.put_slice(b"data: ");
+            buf.put_slice(&data[start..end]);
+            buf.put_slice(b"\n");
+            start = end + 1;
+        }
+        buf.put_slice(b"\n");
         let frame: Bytes = buf.freeze();
         sink(&frame);
     }

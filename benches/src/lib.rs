@@ -10,11 +10,16 @@
 //! ```
 //! use sse_benches::{corpus, parse};
 //!
-//! let corpus = corpus::token_events(16 * 1024);
-//! for chunk in [16 * 1024, 1500, 7] {
-//!     assert_eq!(parse::ours(&corpus.bytes, chunk), corpus.expected);
-//!     assert_eq!(parse::sse_core(&corpus.bytes, chunk), corpus.expected);
-//!     assert_eq!(parse::eventsource_stream(&corpus.bytes, chunk), corpus.expected);
+//! for corpus in [
+//!     corpus::token_events(16 * 1024),
+//!     corpus::small_json_events(16 * 1024),
+//!     corpus::crlf_mixed(16 * 1024),
+//! ] {
+//!     for chunk in [16 * 1024, 1500, 7] {
+//!         assert_eq!(parse::ours(&corpus.bytes, chunk), corpus.expected);
+//!         assert_eq!(parse::sse_core(&corpus.bytes, chunk), corpus.expected);
+//!         assert_eq!(parse::eventsource_stream(&corpus.bytes, chunk), corpus.expected);
+//!     }
 //! }
 //! ```
 #![deny(missing_docs)]

@@ -8,7 +8,7 @@ use std::pin::pin;
 use std::task::{Context, Poll, Waker};
 
 use futures_util::Stream;
-use sse_client::{EventParser, Item};
+use reqwest_sse_client::{EventParser, Item};
 
 use crate::corpus::Summary;
 
@@ -16,7 +16,7 @@ use crate::corpus::Summary;
 /// the 8 MiB line.
 pub const MAX_EVENT_SIZE: usize = 16 * 1024 * 1024;
 
-/// `sse_client::EventParser`, pulling items with `next_item`.
+/// `reqwest_sse_client::EventParser`, pulling items with `next_item`.
 #[must_use]
 pub fn ours(input: &[u8], chunk: usize) -> Summary {
     let mut parser = EventParser::new().with_max_event_size(MAX_EVENT_SIZE);
@@ -83,23 +83,30 @@ pub fn eventsource_stream(input: &[u8], chunk: usize) -> Summary {
 }
 
 /// The lower bound nobody can beat: find every LF with `memchr` and count the blank lines
-/// (events, on corpora without comments and with LF line endings); nothing is decoded, so
-/// only the event count can be checked.
+/// (events, on corpora where every blank line ends an event; a line of just CR counts as
+/// blank, for CRLF streams); nothing is decoded, so only the event count can be checked.
 #[must_use]
 pub fn memchr_lines(input: &[u8], chunk: usize) -> u64 {
     let mut events = 0;
-    // Whether the current line has bytes so far.
-    let mut line_open = false;
+    // The bytes of the current line so far (up to 2: only "empty" or "one CR" matter).
+    let mut line_len = 0_usize;
+    let mut line_cr = false;
     for bytes in input.chunks(chunk) {
         let mut start = 0;
         for end in memchr::memchr_iter(b'\n', bytes) {
-            if end == start && !line_open {
+            let len = line_len + (end - start);
+            let blank = len == 0 || (len == 1 && (line_cr || bytes[start] == b'\r'));
+            if blank {
                 events += 1;
             }
-            line_open = false;
+            line_len = 0;
+            line_cr = false;
             start = end + 1;
         }
-        line_open |= start < bytes.len();
+        if start < bytes.len() {
+            line_cr = line_len == 0 && bytes[start] == b'\r';
+            line_len += bytes.len() - start;
+        }
     }
     events
 }
@@ -157,10 +164,11 @@ pub fn copy_floor(input: &[u8], chunk: usize) -> Summary {
 /// of the input that hold its ID and its type.
 type EventParts = (Range<usize>, Range<usize>, Range<usize>);
 
-/// Splits `input` at LF with `memchr` as if it came in one chunk and calls `event` at each
-/// blank line with the parts of the event it ends, and `retry` at each `retry: ` line. The
-/// fields are told apart by their exact prefix (`data: `, `id: `, `event: `, `retry: `), with
-/// no other rule of the format: enough for the corpora, and the least a parser does.
+/// Splits `input` at LF with `memchr` as if it came in one chunk (a CR before the LF is cut
+/// off) and calls `event` at each blank line with the parts of the event it ends, and `retry`
+/// at each `retry: ` line. The fields are told apart by their exact prefix (`data: `, `id: `,
+/// `event: `, `retry: `; comments match none), with no other rule of the format: enough for
+/// the corpora, and the least a parser does.
 fn split_events(
     input: &[u8],
     mut event: impl FnMut(&[Range<usize>], Range<usize>, Range<usize>),
@@ -170,7 +178,12 @@ fn split_events(
     let mut id = 0..0;
     let mut event_type = 0..0;
     let mut start = 0;
-    for end in memchr::memchr_iter(b'\n', input) {
+    for lf in memchr::memchr_iter(b'\n', input) {
+        let end = if lf > start && input[lf - 1] == b'\r' {
+            lf - 1
+        } else {
+            lf
+        };
         let line = &input[start..end];
         if line.is_empty() {
             event(&data, id.clone(), std::mem::take(&mut event_type));
@@ -184,7 +197,7 @@ fn split_events(
         } else if line.starts_with(b"retry: ") {
             retry();
         }
-        start = end + 1;
+        start = lf + 1;
     }
 }
 
@@ -241,10 +254,18 @@ pub fn minimal_parser(input: &[u8], _chunk: usize) -> Summary {
 /// ```
 /// use sse_benches::{corpus, parse};
 ///
-/// for corpus in [corpus::token_events(20_000), corpus::large_events(20_000)] {
+/// for corpus in [
+///     corpus::token_events(20_000),
+///     corpus::small_json_events(20_000),
+///     corpus::crlf_mixed(20_000),
+///     corpus::large_events(20_000),
+/// ] {
 ///     let events = parse::EventRanges::of(&corpus.bytes);
 ///     assert_eq!(parse::owned_output(&events, &corpus.bytes), corpus.expected);
 ///     assert_eq!(parse::minimal_parser(&corpus.bytes, 1500), corpus.expected);
+///     for chunk in [16 * 1024, 1500, 7] {
+///         assert_eq!(parse::memchr_lines(&corpus.bytes, chunk), corpus.expected.events);
+///     }
 /// }
 /// ```
 #[derive(Debug, Clone, Default)]

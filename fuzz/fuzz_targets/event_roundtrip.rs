@@ -1,5 +1,5 @@
 //! `sse_axum::Event` built from arbitrary strings either refuses a value with the right error
-//! or encodes to bytes that `sse_client::EventParser` reads back to the same fields.
+//! or encodes to bytes that `reqwest_sse_client::EventParser` reads back to the same fields.
 #![no_main]
 
 use std::time::Duration;
@@ -7,7 +7,7 @@ use std::time::Duration;
 use arbitrary::Arbitrary;
 use libfuzzer_sys::fuzz_target;
 use sse_axum::{Event, EventError};
-use sse_client::{EventParser, Item};
+use reqwest_sse_client::{EventParser, Item};
 
 #[derive(Debug, Arbitrary)]
 struct Input {
@@ -82,7 +82,7 @@ fuzz_target!(|input: Input| {
     let id = input.id.clone().unwrap_or_default();
     if let Some(data) = &input.data {
         let event_type = input.event_type.as_deref().unwrap_or_default();
-        let parsed = sse_client::Event::new(normalise(data))
+        let parsed = reqwest_sse_client::Event::new(normalise(data))
             .with_type(event_type)
             .with_last_event_id(&id);
         expected.push(Item::Event(parsed));

@@ -1,11 +1,11 @@
-//! Differential: `sse_client::EventParser` on arbitrary bytes cut at arbitrary points must give
+//! Differential: `reqwest_sse_client::EventParser` on arbitrary bytes cut at arbitrary points must give
 //! the same events and retries, in the same order, as the reference parser on the whole input.
 //! A second run with a tiny size limit must not panic and must respect the limit.
 #![no_main]
 
 use arbitrary::Arbitrary;
 use libfuzzer_sys::fuzz_target;
-use sse_client::EventParser;
+use reqwest_sse_client::EventParser;
 use sse_fuzz::{from_client, reference_parse, split};
 
 #[derive(Debug, Arbitrary)]
@@ -40,7 +40,7 @@ fuzz_target!(|input: Input| {
     let mut small = EventParser::new().with_max_event_size(8);
     for chunk in &chunks {
         small.feed_with(chunk, |item| {
-            if let Ok(sse_client::Item::Event(event)) = item {
+            if let Ok(reqwest_sse_client::Item::Event(event)) = item {
                 assert!(event.data().len() <= 8 * 3, "{:?}", event.data());
             }
         });

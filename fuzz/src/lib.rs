@@ -3,7 +3,7 @@
 //! chunks.
 //!
 //! The reference works on the whole stream at once (decode, strip one byte-order mark, split
-//! into lines, process each line) with none of the tricks of `sse_client::EventParser`: no
+//! into lines, process each line) with none of the tricks of `reqwest_sse_client::EventParser`: no
 //! chunk state, no byte-level fast paths, no deferred UTF-8 validation. Where the two disagree
 //! on the same bytes, one of them is wrong.
 #![deny(missing_docs)]
@@ -116,15 +116,15 @@ pub fn split<'a>(bytes: &'a [u8], cuts: &[u8]) -> Vec<&'a [u8]> {
     chunks
 }
 
-/// Converts an item of `sse_client` into a [`RefItem`].
-pub fn from_client(item: sse_client::Item) -> RefItem {
+/// Converts an item of `reqwest_sse_client` into a [`RefItem`].
+pub fn from_client(item: reqwest_sse_client::Item) -> RefItem {
     match item {
-        sse_client::Item::Event(event) => RefItem::Event {
+        reqwest_sse_client::Item::Event(event) => RefItem::Event {
             event_type: event.event_type().to_owned(),
             data: event.data().to_owned(),
             last_event_id: event.last_event_id().to_owned(),
         },
-        sse_client::Item::Retry(delay) => {
+        reqwest_sse_client::Item::Retry(delay) => {
             RefItem::Retry(u64::try_from(delay.as_millis()).unwrap_or(u64::MAX))
         }
         other => panic!("unknown item {other:?}"),

@@ -95,6 +95,7 @@ pub mod auth;
 mod event;
 pub mod hub;
 mod jitter;
+mod log;
 pub mod metrics;
 mod last_event_id;
 pub mod layer;

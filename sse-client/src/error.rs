@@ -141,8 +141,8 @@ impl StdError for Error {
 /// Carried by [`Error::Status`].
 ///
 /// ```
-/// # fn show(error: &sse_client::Error) {
-/// if let sse_client::Error::Status(response) = error {
+/// # fn show(error: &reqwest_sse_client::Error) {
+/// if let reqwest_sse_client::Error::Status(response) = error {
 ///     eprintln!("{}: {}", response.status(), response.body_text());
 ///     if let Some(wait) = response.retry_after() {
 ///         eprintln!("the server asks to wait {wait:?}");
@@ -306,7 +306,7 @@ impl DisconnectReason {
     /// `network`, `idle_timeout`, `status`, `event_too_large`, `end_marker`, `cancelled`).
     ///
     /// ```
-    /// assert_eq!(sse_client::DisconnectReason::EndOfStream.label(), "end_of_stream");
+    /// assert_eq!(reqwest_sse_client::DisconnectReason::EndOfStream.label(), "end_of_stream");
     /// ```
     #[must_use]
     pub fn label(&self) -> &'static str {

@@ -10,7 +10,7 @@ use std::fmt;
 /// them costs nothing and [`into_data`](Event::into_data) does not copy.
 ///
 /// ```
-/// use sse_client::Event;
+/// use reqwest_sse_client::Event;
 ///
 /// let event = Event::new("hello").with_type("greeting").with_last_event_id("7");
 /// assert_eq!(event.event_type(), "greeting");
@@ -125,7 +125,7 @@ impl Event {
     ///
     /// ```
     /// # fn main() -> Result<(), serde_json::Error> {
-    /// let event = sse_client::Event::new(r#"{"n": 1}"#);
+    /// let event = reqwest_sse_client::Event::new(r#"{"n": 1}"#);
     /// let value: serde_json::Value = event.json()?;
     /// assert_eq!(value["n"], 1);
     /// # Ok(())

@@ -24,7 +24,7 @@ pin_project! {
     ///
     /// ```
     /// use futures_util::{StreamExt, stream};
-    /// use sse_client::{EventStream, Item};
+    /// use reqwest_sse_client::{EventStream, Item};
     ///
     /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
     /// let chunks = stream::iter([Ok::<_, std::io::Error>(&b"data: hel"[..]), Ok(b"lo\n\n")]);

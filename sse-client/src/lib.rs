@@ -14,7 +14,7 @@
 //!   resume, a request built per attempt, an end marker (`[DONE]`), and callbacks.
 //!
 //! ```
-//! use sse_client::{EventParser, Item};
+//! use reqwest_sse_client::{EventParser, Item};
 //!
 //! let mut parser = EventParser::new();
 //! let mut input = &b"\xEF\xBB\xBFevent: greeting\r\nid: 1\r\ndata: hello\r\ndata: world\r\n\r\n"[..];
@@ -33,8 +33,8 @@
 #![cfg_attr(not(feature = "client"), doc = "```ignore")]
 //! use futures_util::StreamExt;
 //!
-//! # async fn run() -> Result<(), sse_client::Error> {
-//! let client = sse_client::Client::builder().build()?;
+//! # async fn run() -> Result<(), reqwest_sse_client::Error> {
+//! let client = reqwest_sse_client::Client::builder().build()?;
 //! let mut events = client.subscribe("https://example.com/sse");
 //! while let Some(event) = events.next().await {
 //!     let event = event?;
@@ -72,6 +72,8 @@
 mod backoff;
 #[cfg(feature = "client")]
 mod client;
+#[cfg(feature = "client")]
+mod log;
 #[cfg(feature = "client")]
 mod error;
 mod event;

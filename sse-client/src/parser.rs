@@ -135,7 +135,7 @@ impl StdError for ParseError {}
 /// # Pull: [`next_item`](Self::next_item)
 ///
 /// ```
-/// use sse_client::{EventParser, Item};
+/// use reqwest_sse_client::{EventParser, Item};
 ///
 /// let mut parser = EventParser::new();
 /// let mut events = Vec::new();
@@ -159,7 +159,7 @@ impl StdError for ParseError {}
 /// # Push: [`feed_with`](Self::feed_with)
 ///
 /// ```
-/// use sse_client::{EventParser, Item};
+/// use reqwest_sse_client::{EventParser, Item};
 ///
 /// let mut parser = EventParser::new();
 /// let mut data = Vec::new();
@@ -307,7 +307,7 @@ impl EventParser {
     /// skipped, as the WHATWG algorithm does).
     ///
     /// ```
-    /// use sse_client::{EventParser, Item};
+    /// use reqwest_sse_client::{EventParser, Item};
     ///
     /// let mut parser = EventParser::new().with_comments(true);
     /// let mut input = &b": keep-alive\n:\n"[..];
@@ -330,7 +330,7 @@ impl EventParser {
     /// Sets the maximum size in bytes of one event's data and of one line.
     ///
     /// ```
-    /// use sse_client::{EventParser, ParseError};
+    /// use reqwest_sse_client::{EventParser, ParseError};
     ///
     /// let mut parser = EventParser::new().with_max_event_size(4);
     /// let mut input = &b"data: too long\n\n"[..];

@@ -14,6 +14,15 @@
 #[doc = include_str!("../../README.md")]
 struct ReadmeDoctests;
 
+// The crates' own READMEs (their crates.io pages) compile too.
+#[cfg(doctest)]
+#[doc = include_str!("../../sse-axum/README.md")]
+struct SseAxumReadmeDoctests;
+
+#[cfg(doctest)]
+#[doc = include_str!("../../sse-client/README.md")]
+struct SseClientReadmeDoctests;
+
 pub mod conformance;
 pub mod interop;
 pub mod proxy;

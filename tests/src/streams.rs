@@ -11,13 +11,13 @@ pub const EVENT_TIMEOUT: Duration = Duration::from_secs(15);
 type ItemStream = std::pin::Pin<
     Box<
         dyn futures_util::Stream<
-                Item = Result<sse_client::Item, sse_client::EventStreamError<reqwest::Error>>,
+                Item = Result<reqwest_sse_client::Item, reqwest_sse_client::EventStreamError<reqwest::Error>>,
             > + Send,
     >,
 >;
 
 /// A `GET` of an event stream over real TCP, its body parsed by sse-client's
-/// [`EventStream`](sse_client::EventStream) (no reconnection).
+/// [`EventStream`](reqwest_sse_client::EventStream) (no reconnection).
 ///
 /// ```no_run
 /// # async fn demo() -> Result<(), reqwest::Error> {
@@ -66,7 +66,7 @@ impl SseConnection {
                 events: Box::pin(futures_util::stream::empty()),
             });
         }
-        let events = sse_client::EventStream::new(response.bytes_stream()).boxed();
+        let events = reqwest_sse_client::EventStream::new(response.bytes_stream()).boxed();
         Ok(SseConnection {
             status,
             headers,
@@ -77,7 +77,7 @@ impl SseConnection {
 
     /// The next event (retry items skipped); `None` when the stream ended. Panics after
     /// [`EVENT_TIMEOUT`] or on a transport error.
-    pub async fn next_event(&mut self) -> Option<sse_client::Event> {
+    pub async fn next_event(&mut self) -> Option<reqwest_sse_client::Event> {
         match self.next_event_within(EVENT_TIMEOUT).await {
             Ok(event) => event,
             Err(_) => panic!("no event within {EVENT_TIMEOUT:?}"),
@@ -90,14 +90,14 @@ impl SseConnection {
     pub async fn next_event_within(
         &mut self,
         timeout: Duration,
-    ) -> Result<Option<sse_client::Event>, ()> {
+    ) -> Result<Option<reqwest_sse_client::Event>, ()> {
         use futures_util::StreamExt as _;
         let deadline = tokio::time::Instant::now() + timeout;
         loop {
             match tokio::time::timeout_at(deadline, self.events.next()).await {
                 Err(_) => return Err(()),
                 Ok(None) => return Ok(None),
-                Ok(Some(Ok(sse_client::Item::Event(event)))) => return Ok(Some(event)),
+                Ok(Some(Ok(reqwest_sse_client::Item::Event(event)))) => return Ok(Some(event)),
                 Ok(Some(Ok(_))) => {}
                 Ok(Some(Err(e))) => panic!("event stream failed: {e} ({e:?})"),
             }

@@ -75,7 +75,7 @@ async fn direct(server: &TestServer, from: &str, to: &str, message: &str) {
 }
 
 /// Checks the event's name, its id and its JSON (exact keys, in order) and returns the JSON.
-fn check_message(event: &sse_client::Event, kind: &str, from: &str, to: &str, text: &str) -> Value {
+fn check_message(event: &reqwest_sse_client::Event, kind: &str, from: &str, to: &str, text: &str) -> Value {
     assert_eq!(event.event_type(), kind);
     assert!(
         event.last_event_id().parse::<EventId>().is_ok(),
@@ -385,7 +385,7 @@ async fn reconnecting_with_last_event_id_resumes_both_topics_without_loss() {
 async fn the_reconnecting_client_resumes_after_a_server_restart() {
     let (server, hub) = chat_server(Config::default()).await;
     let port = server.addr().port();
-    let subscription = sse_client::Client::builder()
+    let subscription = reqwest_sse_client::Client::builder()
         .retry(Duration::from_millis(100))
         .build()
         .unwrap()
@@ -450,8 +450,8 @@ async fn the_reconnecting_client_resumes_after_a_server_restart() {
 }
 
 async fn next_client_event(
-    client: &mut tokio::sync::mpsc::UnboundedReceiver<Result<sse_client::Event, sse_client::Error>>,
-) -> sse_client::Event {
+    client: &mut tokio::sync::mpsc::UnboundedReceiver<Result<reqwest_sse_client::Event, reqwest_sse_client::Error>>,
+) -> reqwest_sse_client::Event {
     match tokio::time::timeout(sse_tests::EVENT_TIMEOUT, client.recv()).await {
         Err(_) => panic!("no event from the client"),
         Ok(None) => panic!("the client ended"),

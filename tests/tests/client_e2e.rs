@@ -1,4 +1,4 @@
-//! `sse_client::Client` end to end against real axum servers on 127.0.0.1:0 that write
+//! `reqwest_sse_client::Client` end to end against real axum servers on 127.0.0.1:0 that write
 //! hand-made SSE bytes, so connections can be cut, stalled and ended precisely.
 
 use std::convert::Infallible;
@@ -8,12 +8,12 @@ use std::time::{Duration, Instant};
 use axum::http::{Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use futures_util::{Stream, StreamExt, stream};
-use sse_client::{Client, DisconnectReason, Error, Event, Item, Reconnect};
+use reqwest_sse_client::{Client, DisconnectReason, Error, Event, Item, Reconnect};
 use sse_tests::scripted::{DropSignal, Part, serve, sse, sse_guarded};
 use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 
-fn fast_client() -> sse_client::ClientBuilder {
+fn fast_client() -> reqwest_sse_client::ClientBuilder {
     Client::builder()
         .retry(Duration::from_millis(20))
         .min_backoff(Duration::from_millis(10))
@@ -544,7 +544,7 @@ async fn an_oversized_event_ends_the_subscription_with_a_typed_error() {
     match &items[..] {
         [
             Ok(event),
-            Err(Error::EventTooLarge(sse_client::ParseError::EventTooLarge { limit: 16 })),
+            Err(Error::EventTooLarge(reqwest_sse_client::ParseError::EventTooLarge { limit: 16 })),
         ] => {
             assert_eq!(event.data(), "small");
         }

@@ -25,7 +25,7 @@ async fn reconnects_are_counted_by_reason() {
         }),
     );
     let server = TestServer::spawn(app).await;
-    let client = sse_client::Client::builder().build().unwrap();
+    let client = reqwest_sse_client::Client::builder().build().unwrap();
     let mut events = client.subscribe(server.url("/sse"));
     for _ in 0..3 {
         tokio::time::timeout(Duration::from_secs(10), events.next())

@@ -1,4 +1,4 @@
-//! `sse_client::Client` as production use needs it, against real axum servers on
+//! `reqwest_sse_client::Client` as production use needs it, against real axum servers on
 //! 127.0.0.1:0: the reconnect policy that never buys an LLM answer twice, 204 and end markers
 //! as clean ends, a request built per attempt (token refresh, streaming bodies), refused
 //! responses that keep their body, comments on request, and errors a retry cannot fix ending
@@ -11,12 +11,12 @@ use std::time::Duration;
 use axum::http::{Method, StatusCode, header};
 use axum::response::IntoResponse;
 use futures_util::{Stream, StreamExt, stream};
-use sse_client::{Client, DisconnectReason, Error, Event, Item, Reconnect};
+use reqwest_sse_client::{Client, DisconnectReason, Error, Event, Item, Reconnect};
 use sse_tests::scripted::{Log, Part, serve, sse};
 
 const LIMIT: Duration = Duration::from_secs(20);
 
-fn fast_client() -> sse_client::ClientBuilder {
+fn fast_client() -> reqwest_sse_client::ClientBuilder {
     Client::builder()
         .retry(Duration::from_millis(20))
         .min_backoff(Duration::from_millis(10))

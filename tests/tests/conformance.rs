@@ -1,4 +1,4 @@
-//! The conformance vectors (tests/fixtures/conformance.json) against `sse_client::EventParser`:
+//! The conformance vectors (tests/fixtures/conformance.json) against `reqwest_sse_client::EventParser`:
 //! as given, re-split at every position (short inputs) or at seeded random positions (long
 //! ones), one byte per chunk; plus property tests against a naive reference implementation of
 //! the WHATWG algorithm, the linear-time check and the size limit.
@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use proptest::prelude::*;
 use serde_json::{Value, json};
-use sse_client::{EventParser, Item, ParseError};
+use reqwest_sse_client::{EventParser, Item, ParseError};
 use sse_tests::conformance::{Case, load_cases};
 
 fn record(item: Result<Item, ParseError>) -> Value {

@@ -1,4 +1,4 @@
-//! Exactly once across cuts: a real hub server, a real reconnecting `sse_client::Client`, and
+//! Exactly once across cuts: a real hub server, a real reconnecting `reqwest_sse_client::Client`, and
 //! between them a [`FaultProxy`] that cuts every connection at a random (seeded) byte offset,
 //! mid-event, mid-line and mid-UTF-8 character, and delays and stalls writes.
 //!
@@ -19,7 +19,7 @@ use axum::routing::get;
 use futures_util::StreamExt as _;
 use sse_axum::hub::{Hub, SlowConsumerPolicy, Subscribe, Subscription};
 use sse_axum::{Event, LastEventId};
-use sse_client::Client;
+use reqwest_sse_client::Client;
 use sse_tests::TestServer;
 use sse_tests::proxy::{FaultPlan, FaultProxy, ProxyStats};
 use tokio::time::{Instant, sleep, timeout};
@@ -119,7 +119,7 @@ struct Tally {
 }
 
 impl Tally {
-    fn record(&mut self, event: &sse_client::Event) {
+    fn record(&mut self, event: &reqwest_sse_client::Event) {
         if event.event_type() == "reset" {
             self.resets += 1;
             return;
@@ -170,7 +170,7 @@ fn report(what: &str, published: u64, tally: &Tally, proxy: ProxyStats, connects
 
 /// Reads events until `last` arrived (or the deadline), then for a moment longer to catch late
 /// duplicates.
-async fn consume(events: &mut sse_client::Subscription, tally: &mut Tally, last: u64) {
+async fn consume(events: &mut reqwest_sse_client::Subscription, tally: &mut Tally, last: u64) {
     let deadline = Instant::now() + DEADLINE;
     while tally.next <= last {
         let left = deadline.saturating_duration_since(Instant::now());

@@ -162,7 +162,10 @@ async fn fifty_hub_streams_share_one_http2_connection_and_end_cleanly_on_shutdow
         read_until(body, &mut text, "data: event 2\n\n").await;
         assert!(text.starts_with(":\n\n"), "the opening comment comes first");
         for (n, id) in ids.iter().enumerate() {
-            assert!(text.contains(&format!("id: {id}\ndata: event {n}\n\n")), "{text}");
+            assert!(
+                text.contains(&format!("id: {id}\ndata: event {n}\n\n")),
+                "{text}"
+            );
         }
         texts.push(text);
     }
@@ -180,7 +183,10 @@ async fn fifty_hub_streams_share_one_http2_connection_and_end_cleanly_on_shutdow
         .await
         .expect("the server did not shut down")
         .unwrap();
-    eprintln!("fifty HTTP/2 streams ended and the server returned in {:?}", started.elapsed());
+    eprintln!(
+        "fifty HTTP/2 streams ended and the server returned in {:?}",
+        started.elapsed()
+    );
 }
 
 /// A lifetime ends a stream cleanly over HTTP/2, and the client resumes with its
@@ -192,7 +198,12 @@ async fn a_lifetime_ends_an_http2_stream_and_the_client_resumes() {
     let client = h2c_client();
     let mut body = open(&client, server.addr).await;
     wait_for(|| server.app.hub.subscriber_count("t") == 1).await;
-    let first = server.app.hub.publish("t", Event::new().data("one")).await.unwrap();
+    let first = server
+        .app
+        .hub
+        .publish("t", Event::new().data("one"))
+        .await
+        .unwrap();
     let mut text = String::new();
     read_until(&mut body, &mut text, "data: one\n\n").await;
     let end = tokio::time::timeout(PATIENCE, async {
@@ -203,7 +214,12 @@ async fn a_lifetime_ends_an_http2_stream_and_the_client_resumes() {
     .await;
     assert!(end.is_ok(), "the lifetime did not end the stream");
     // Published while the client is away, replayed when it resumes.
-    let second = server.app.hub.publish("t", Event::new().data("two")).await.unwrap();
+    let second = server
+        .app
+        .hub
+        .publish("t", Event::new().data("two"))
+        .await
+        .unwrap();
     let response = client
         .get(format!("http://{}/sse", server.addr))
         .header("last-event-id", first.to_string())

@@ -1,4 +1,4 @@
-//! `sse_client::Client::builder().build()` over HTTPS with its default features: a stream
+//! `reqwest_sse_client::Client::builder().build()` over HTTPS with its default features: a stream
 //! over HTTP/2 from an axum server on 127.0.0.1:0 whose certificate was made by the test
 //! (rcgen) and is trusted through `add_root_certificate`; without that root, the certificate
 //! is rejected at once instead of being retried.
@@ -11,7 +11,7 @@ use axum::http::Version;
 use axum::response::Response;
 use axum::routing::get;
 use futures_util::StreamExt;
-use sse_client::{Client, Error};
+use reqwest_sse_client::{Client, Error};
 use sse_tests::scripted::{Part, sse};
 use sse_tests::tls::TlsServer;
 

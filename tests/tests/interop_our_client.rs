@@ -1,4 +1,4 @@
-//! Our client (`sse_client::Client`, and the `sse-cat` binary) reading the servers people run:
+//! Our client (`reqwest_sse_client::Client`, and the `sse-cat` binary) reading the servers people run:
 //! `sse-starlette` under uvicorn, `aiohttp-sse`, Node's `better-sse`, and axum's own
 //! `axum::response::sse`.
 //!
@@ -19,7 +19,7 @@ use axum::response::sse::{Event as AxumEvent, KeepAlive as AxumKeepAlive, Sse};
 use axum::routing::get;
 use futures_util::{Stream, StreamExt as _, stream};
 use serde_json::{Value, json};
-use sse_client::{Client, DisconnectReason};
+use reqwest_sse_client::{Client, DisconnectReason};
 use sse_tests::interop::{Driver, Reports, node_with, python_with, skip};
 use sse_tests::{TempDir, TestServer};
 use tokio::sync::mpsc;
@@ -192,9 +192,9 @@ fn client() -> Client {
 
 /// The next `n` events of `subscription`, each within [`WAIT`].
 async fn take_events(
-    subscription: &mut sse_client::Subscription,
+    subscription: &mut reqwest_sse_client::Subscription,
     n: usize,
-) -> Vec<sse_client::Event> {
+) -> Vec<reqwest_sse_client::Event> {
     let mut events = Vec::new();
     while events.len() < n {
         match tokio::time::timeout(WAIT, subscription.next()).await {
@@ -207,7 +207,7 @@ async fn take_events(
     events
 }
 
-fn assert_scenario_events(events: &[sse_client::Event], decode: impl Fn(&str) -> String) {
+fn assert_scenario_events(events: &[reqwest_sse_client::Event], decode: impl Fn(&str) -> String) {
     let got: Vec<(&str, String, &str)> = events
         .iter()
         .map(|e| (e.event_type(), decode(e.data()), e.last_event_id()))

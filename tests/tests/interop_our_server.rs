@@ -607,23 +607,23 @@ fn curl_client(curl: std::path::PathBuf, url: String) -> Running {
                 .spawn()
                 .expect("spawn curl");
             let mut stdout = child.stdout.take().expect("piped");
-            let mut parser = sse_client::EventParser::new().with_comments(true);
+            let mut parser = reqwest_sse_client::EventParser::new().with_comments(true);
             parser.set_last_event_id(&last_event_id);
             let mut comments = 0;
             let mut buf = vec![0; 64 * 1024];
             while let Ok(read @ 1..) = stdout.read(&mut buf).await {
                 parser.feed_with(&buf[..read], |item| match item.expect("event size") {
-                    sse_client::Item::Event(event) => report(json!({
+                    reqwest_sse_client::Item::Event(event) => report(json!({
                         "kind": "event",
                         "type": event.event_type(),
                         "data": event.data(),
                         "id": event.last_event_id(),
                     })),
-                    sse_client::Item::Retry(delay) => {
+                    reqwest_sse_client::Item::Retry(delay) => {
                         retry = delay;
                         report(json!({"kind": "retry", "ms": delay.as_millis() as u64}));
                     }
-                    sse_client::Item::Comment(_) => comments += 1,
+                    reqwest_sse_client::Item::Comment(_) => comments += 1,
                     _ => {}
                 });
             }

@@ -197,7 +197,7 @@ async fn a_client_resumes_on_another_instance_with_exactly_the_missed_events() {
         let port = front.addr().port();
         let (b, _hub_b) = chat_instance(&redis).await;
 
-        let client = sse_client::Client::builder()
+        let client = reqwest_sse_client::Client::builder()
             .retry(Duration::from_millis(50))
             .max_backoff(Duration::from_millis(200))
             .build()
@@ -262,15 +262,15 @@ async fn a_client_resumes_on_another_instance_with_exactly_the_missed_events() {
 }
 
 async fn next_client_event(
-    events: &mut tokio::sync::mpsc::UnboundedReceiver<sse_client::Event>,
-) -> sse_client::Event {
+    events: &mut tokio::sync::mpsc::UnboundedReceiver<reqwest_sse_client::Event>,
+) -> reqwest_sse_client::Event {
     tokio::time::timeout(Duration::from_secs(15), events.recv())
         .await
         .expect("no event within 15 s")
         .expect("the client ended")
 }
 
-fn message_of(event: &sse_client::Event) -> String {
+fn message_of(event: &reqwest_sse_client::Event) -> String {
     let json: serde_json::Value = serde_json::from_str(event.data()).unwrap();
     json["Message"].as_str().unwrap().to_owned()
 }
@@ -601,16 +601,24 @@ async fn a_generation_resumes_on_another_instance_with_every_token_once() {
             let hub = chat_example::connect_hub(&config).await.unwrap();
             let mut instance_config = chat_example::Config::default();
             instance_config.token_interval = config.token_interval;
-            let server = TestServer::spawn(chat_example::app_with_hub(instance_config, hub.clone())).await;
+            let server =
+                TestServer::spawn(chat_example::app_with_hub(instance_config, hub.clone())).await;
             instances.push((server, hub));
         }
-        let (status, body) = post(&instances[0].0, "/chat/generate", &[("prompt", "why is the sky blue")]).await;
+        let (status, body) = post(
+            &instances[0].0,
+            "/chat/generate",
+            &[("prompt", "why is the sky blue")],
+        )
+        .await;
         assert_eq!(status, StatusCode::ACCEPTED, "{body}");
         let answer: serde_json::Value = serde_json::from_str(&body).unwrap();
         let stream = answer["stream"].as_str().unwrap().to_owned();
 
         // Read a few tokens on the second instance, then "reload".
-        let mut first = SseConnection::open(&instances[1].0.url(&stream), None).await.unwrap();
+        let mut first = SseConnection::open(&instances[1].0.url(&stream), None)
+            .await
+            .unwrap();
         assert_eq!(first.status, StatusCode::OK);
         let mut tokens = Vec::new();
         let mut last_id = String::new();
@@ -623,7 +631,9 @@ async fn a_generation_resumes_on_another_instance_with_every_token_once() {
         drop(first);
 
         // Resume on the third instance: the rest, then the end, then a clean end.
-        let mut second = SseConnection::open(&instances[2].0.url(&stream), Some(&last_id)).await.unwrap();
+        let mut second = SseConnection::open(&instances[2].0.url(&stream), Some(&last_id))
+            .await
+            .unwrap();
         assert_eq!(second.status, StatusCode::OK);
         let end_id = loop {
             let event = second.next_event().await.expect("the rest of the answer");
@@ -636,13 +646,19 @@ async fn a_generation_resumes_on_another_instance_with_every_token_once() {
                 other => panic!("unexpected event {other}: {:?}", event.data()),
             }
         };
-        assert!(second.next_event().await.is_none(), "a clean end after [DONE]");
-        let expected = "You asked: why is the sky blue. Here is a made-up answer, one token at a time.";
+        assert!(
+            second.next_event().await.is_none(),
+            "a clean end after [DONE]"
+        );
+        let expected =
+            "You asked: why is the sky blue. Here is a made-up answer, one token at a time.";
         assert_eq!(tokens.concat(), expected, "every token once, in order");
 
         // After the end, on any instance: 204, nothing to wait for.
         for (server, _) in &instances {
-            let after = SseConnection::open(&server.url(&stream), Some(&end_id)).await.unwrap();
+            let after = SseConnection::open(&server.url(&stream), Some(&end_id))
+                .await
+                .unwrap();
             assert_eq!(after.status, StatusCode::NO_CONTENT);
         }
         for (_, hub) in &instances {
@@ -670,8 +686,16 @@ async fn retention_per_prefix_applies_through_redis() {
         let mut generation = Vec::new();
         let mut room = Vec::new();
         for n in 0..6 {
-            generation.push(hub.publish("gen:x", Event::new().data(format!("g{n}"))).await.unwrap());
-            room.push(hub.publish("room:x", Event::new().data(format!("r{n}"))).await.unwrap());
+            generation.push(
+                hub.publish("gen:x", Event::new().data(format!("g{n}")))
+                    .await
+                    .unwrap(),
+            );
+            room.push(
+                hub.publish("room:x", Event::new().data(format!("r{n}")))
+                    .await
+                    .unwrap(),
+            );
         }
         // gen: keeps 10 per topic: everything after g1 is there.
         let mut resumed = hub
@@ -680,7 +704,10 @@ async fn retention_per_prefix_applies_through_redis() {
             .unwrap();
         for expected in &generation[2..] {
             let frame = next_frame(&mut resumed).await;
-            assert_eq!((frame.kind(), frame.id()), (FrameKind::Replayed, Some(*expected)));
+            assert_eq!(
+                (frame.kind(), frame.id()),
+                (FrameKind::Replayed, Some(*expected))
+            );
         }
         // room: keeps 3: after r1, r2 is gone: the reset event, then the three kept.
         let mut resumed = hub
@@ -690,7 +717,10 @@ async fn retention_per_prefix_applies_through_redis() {
         assert_eq!(next_frame(&mut resumed).await.kind(), FrameKind::Reset);
         for expected in &room[3..] {
             let frame = next_frame(&mut resumed).await;
-            assert_eq!((frame.kind(), frame.id()), (FrameKind::Replayed, Some(*expected)));
+            assert_eq!(
+                (frame.kind(), frame.id()),
+                (FrameKind::Replayed, Some(*expected))
+            );
         }
         hub.close();
     })

@@ -1,10 +1,10 @@
-//! Property: whatever `sse_axum::Event` encodes, `sse_client::EventParser` parses back to the
+//! Property: whatever `sse_axum::Event` encodes, `reqwest_sse_client::EventParser` parses back to the
 //! same fields, however the bytes are cut into chunks.
 
 use std::time::Duration;
 
 use proptest::prelude::*;
-use sse_client::{EventParser, Item};
+use reqwest_sse_client::{EventParser, Item};
 
 #[derive(Debug, Clone)]
 struct Spec {

@@ -73,7 +73,7 @@ async fn start(header_read_timeout: Duration) -> Server {
 async fn publish_until_received(
     hub: &Hub,
     events: &mut (
-             impl futures_util::Stream<Item = Result<sse_client::Event, sse_client::Error>> + Unpin
+             impl futures_util::Stream<Item = Result<reqwest_sse_client::Event, reqwest_sse_client::Error>> + Unpin
          ),
     data: &str,
 ) {
@@ -98,7 +98,7 @@ async fn publish_until_received(
 async fn publish_and_receive(
     hub: &Hub,
     events: &mut (
-             impl futures_util::Stream<Item = Result<sse_client::Event, sse_client::Error>> + Unpin
+             impl futures_util::Stream<Item = Result<reqwest_sse_client::Event, reqwest_sse_client::Error>> + Unpin
          ),
     data: &str,
 ) {
@@ -143,7 +143,7 @@ async fn streams_events_and_gives_connect_info() {
         Some("no-cache, no-transform")
     );
     drop(head);
-    let client = sse_client::Client::builder().build().expect("client");
+    let client = reqwest_sse_client::Client::builder().build().expect("client");
     let mut events = Box::pin(client.subscribe(format!("{base}/events")));
     publish_until_received(&server.hub, &mut events, "one").await;
     publish_and_receive(&server.hub, &mut events, "two").await;
@@ -162,7 +162,7 @@ async fn graceful_shutdown_ends_streams_then_returns_and_stops_accepting() {
     let base = format!("http://{}", server.addr);
 
     // An open stream, and an idle keep-alive connection that has finished a request.
-    let client = sse_client::Client::builder()
+    let client = reqwest_sse_client::Client::builder()
         .max_retries(Some(0))
         .build()
         .expect("client");
@@ -209,7 +209,7 @@ async fn a_slow_request_head_is_cut_off_but_an_open_stream_is_not() {
     let server = start(timeout).await;
 
     // A stream opened before the timeout still gets events after it.
-    let client = sse_client::Client::builder().build().expect("client");
+    let client = reqwest_sse_client::Client::builder().build().expect("client");
     let mut events = Box::pin(client.subscribe(format!("http://{}/events", server.addr)));
     publish_until_received(&server.hub, &mut events, "early").await;
 

@@ -178,14 +178,13 @@ impl Args {
             return Ok(None);
         }
         let mut given = self.auth_keys.iter().cloned();
-        let keys = match given.next() {
-            Some(first) => given.fold(
+        let mut options = match given.next() {
+            Some(first) => AuthOptions::new(given.fold(
                 sse_axum::auth::TicketKeys::new(first),
                 sse_axum::auth::TicketKeys::also_accept,
-            ),
-            None => sse_axum::auth::TicketKeys::new(chat_example::random_key()?),
+            )),
+            None => AuthOptions::with_random_key()?,
         };
-        let mut options = AuthOptions::new(keys);
         options.ttl = seconds(self.auth_ttl);
         if options.ttl.is_zero() {
             return Err("--auth-ttl must be more than 0 seconds".to_owned());

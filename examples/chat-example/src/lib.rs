@@ -6,6 +6,7 @@
 //! | `POST /chat/broadcast?from=A&message=M` | sends to every connected user |
 //! | `POST /chat/direct?from=A&to=B&message=M` | sends to every connection of user `B` |
 //! | `GET /chat/users` | `{"users":["alice","hertz"]}`: who is connected now |
+//! | `POST /chat/login?username=NAME` | with [`Config::auth`] only (404 otherwise): 204 and a ticket cookie |
 //! | `GET /` | the chat page |
 //!
 //! Every event's data is a [`ChatMessage`] in JSON and carries a hub id, so a reconnecting
@@ -26,7 +27,8 @@
 //! User names go through one rule wherever they enter ([`normalize_name`]: NFC, trimmed, no
 //! invisible, control, bidi or compatibility characters). The binary puts the router behind
 //! [`AllowedHosts`], which answers 421 to a `Host` that is not the server's own (DNS
-//! rebinding). In this open mode a name is not an identity: whoever connects as `hertz` gets
+//! rebinding). With [`Config::auth`] (`--auth`) names are identities: see [`AuthOptions`]
+//! for sign-in, tickets and the `Origin` check. In the open mode a name is not an identity: whoever connects as `hertz` gets
 //! `hertz`'s direct messages, replayed ones included.
 //!
 //! ```no_run
@@ -43,6 +45,7 @@
     warn(clippy::unwrap_used, clippy::expect_used, clippy::panic)
 )]
 
+mod auth;
 mod generation;
 mod host;
 mod message;
@@ -64,6 +67,7 @@ use sse_axum::hub::{Hub, HubError, Subscribe};
 use sse_axum::{Event, LastEventId, SseLayer};
 use tokio_util::sync::CancellationToken;
 
+pub use auth::{AuthOptions, EXPIRED};
 pub use generation::GENERATION_PREFIX;
 pub use host::{AllowedHosts, PublicHost};
 pub use message::{ChatMessage, MessageKind, rfc3339_now, rfc3339_utc};
@@ -110,8 +114,14 @@ pub struct Config {
     /// How the event streams behave in production (drain, lifetime, limits, stalls,
     /// compression).
     pub streams: StreamOptions,
+    /// Sign-in with stream tickets (`--auth`): `POST /chat/login`, and every route acting as
+    /// the ticket's user only. `None` (the default) keeps the open mode, where a name is
+    /// anyone's.
+    pub auth: Option<AuthOptions>,
     /// The pause between two tokens of a made-up generation (`POST /chat/generate`); 50 ms.
     pub token_interval: Duration,
+    /// Serve `GET /metrics` in the Prometheus text format from this recorder (`--metrics`).
+    pub metrics: Option<metrics_exporter_prometheus::PrometheusHandle>,
 }
 
 /// The production settings of `/chat/sse`, each a flag of the binary.
@@ -183,7 +193,9 @@ impl Default for Config {
             shutdown: CancellationToken::new(),
             redis: None,
             streams: StreamOptions::default(),
+            auth: None,
             token_interval: Duration::from_millis(50),
+            metrics: None,
         }
     }
 }
@@ -238,8 +250,9 @@ pub fn app_with_hub(config: Config, hub: Hub) -> Router {
         .saturating_add(4096);
     let sse_layer = config.streams.layer(config.shutdown.clone());
     let generation_layer = config.streams.layer(config.shutdown.clone());
+    let metrics = config.metrics.clone();
     let state = Arc::new(AppState { hub, config });
-    Router::new()
+    let router = Router::new()
         .route("/", get(page))
         .route("/chat.css", get(stylesheet))
         .route("/chat.js", get(script))
@@ -247,13 +260,24 @@ pub fn app_with_hub(config: Config, hub: Hub) -> Router {
         .route("/chat/broadcast", post(broadcast))
         .route("/chat/direct", post(direct))
         .route("/chat/users", get(users))
+        .route("/chat/login", axum::routing::any(auth::login))
         .route("/chat/generate", post(generation::start))
         .route(
             "/chat/generation/{id}",
             get(generation::stream).layer(generation_layer),
         )
         .layer(DefaultBodyLimit::max(body_limit))
-        .with_state(state)
+        .with_state(state);
+    match metrics {
+        Some(handle) => router.route(
+            "/metrics",
+            get(move || {
+                let text = handle.render();
+                async move { ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text) }
+            }),
+        ),
+        None => router,
+    }
 }
 
 #[derive(Debug)]
@@ -353,11 +377,12 @@ impl Params {
 
 async fn stream(
     State(state): Shared,
+    caller: auth::Caller,
     Query(query): Query<HashMap<String, String>>,
     last_event_id: Option<LastEventId>,
 ) -> Result<Response, Refusal> {
     let params = Params(query);
-    let username = params.user("username", &state.config)?;
+    let username = caller.user(&params, "username", &state.config)?;
     let request = Subscribe::new([BROADCAST_TOPIC.to_owned(), user_topic(&username)])
         .last_event_id(last_event_id.clone());
     let subscription = state.hub.subscribe(request).await.map_err(hub_error)?;
@@ -366,29 +391,33 @@ async fn stream(
         last_event_id = last_event_id.as_ref().map(LastEventId::as_str),
         "connected"
     );
-    Ok(subscription.into_response())
+    Ok(caller.respond(subscription))
 }
 
 async fn broadcast(
     State(state): Shared,
+    caller: auth::Caller,
     Query(query): Query<HashMap<String, String>>,
     body: Bytes,
 ) -> Result<StatusCode, Refusal> {
     let params = Params::new(query, &body)?;
-    let from = params.user("from", &state.config)?;
+    let from = caller.user(&params, "from", &state.config)?;
     let message = params.message(&state.config)?;
+    caller.may_publish(BROADCAST_TOPIC)?;
     publish(&state, MessageKind::Broadcast, &from, "", message).await
 }
 
 async fn direct(
     State(state): Shared,
+    caller: auth::Caller,
     Query(query): Query<HashMap<String, String>>,
     body: Bytes,
 ) -> Result<StatusCode, Refusal> {
     let params = Params::new(query, &body)?;
-    let from = params.user("from", &state.config)?;
+    let from = caller.user(&params, "from", &state.config)?;
     let to = params.user("to", &state.config)?;
     let message = params.message(&state.config)?;
+    caller.may_publish(&user_topic(&to))?;
     let connected = state
         .hub
         .is_subscribed_anywhere(&user_topic(&to))

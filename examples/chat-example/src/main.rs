@@ -1,7 +1,8 @@
 //! The chat server: `chat-example [--addr 127.0.0.1:8888] [--history 1000] [--max-message 4096]
 //! [--redis URL] [--public-host NAME[:PORT]]... [--drain SECS] [--max-lifetime SECS]
 //! [--max-streams N] [--max-streams-per-ip N] [--stall-timeout SECS] [--compress] [--http2]
-//! [--tls-cert FILE --tls-key FILE] [--log-format pretty|json]`; `--help` lists the flags, their
+//! [--tls-cert FILE --tls-key FILE] [--auth [--auth-key SECRET]... [--auth-ttl SECS]]
+//! [--log-format pretty|json]`; `--help` lists the flags, their
 //! `CHAT_*` environment variables and defaults.
 //!
 //! Ctrl-C and SIGTERM both end every open stream cleanly, then the process exits.
@@ -20,7 +21,14 @@ async fn main() -> ExitCode {
 
 async fn run(args: args::Args) -> Result<(), Fatal> {
     let signal = example_ops::start(args.log_format)?;
-    let config = args.config();
+    let mut config = args.config();
+    if args.metrics {
+        let handle = metrics_exporter_prometheus::PrometheusBuilder::new()
+            .install_recorder()
+            .map_err(|e| Fatal::caused("cannot install the metrics recorder", &e))?;
+        config.metrics = Some(handle);
+    }
+    config.auth = args.auth().map_err(Fatal::usage)?;
     let stall_timeout = args.socket_stall_timeout();
     let shutdown = config.shutdown.clone();
     let hub = chat_example::connect_hub(&config)

@@ -1,4 +1,7 @@
 // The chat page: one EventSource per user, plain fetch() for sending, a polled presence list.
+// With a server started with --auth the page first signs in (POST /chat/login sets an
+// HttpOnly ticket cookie) and signs in again when the ticket expires, resuming after the
+// last event it saw; against an open server that route is 404 and the page just connects.
 "use strict";
 
 (function () {
@@ -15,12 +18,17 @@
   const messageInput = $("message");
   const messages = $("messages");
   const errorBox = $("error");
+  const loginError = $("login-error");
 
   let username = null;
   let source = null;
   let lost = false;          // the connection dropped and has not come back yet
   let everConnected = false;
   const seen = new Set();    // event ids already shown (a resume never shows one twice)
+  let lastId = "";           // the last event id received, to resume from after a new sign-in
+  let authMode = false;      // the server signed us in (started with --auth)
+  let signIns = 0;
+  let renewing = null;       // the sign-in in flight, shared by whoever needs it
 
   function setStatus(kind, text) {
     statusBadge.className = "status " + kind;
@@ -47,6 +55,7 @@
   }
 
   function showMessage(event) {
+    if (event.lastEventId) lastId = event.lastEventId;
     if (event.lastEventId && seen.has(event.lastEventId)) return;
     if (event.lastEventId) seen.add(event.lastEventId);
     let msg;
@@ -97,12 +106,17 @@
 
   function connect() {
     setStatus("connecting", "connecting\u2026");
-    source = new EventSource("/chat/sse?username=" + encodeURIComponent(username));
+    let url = "/chat/sse?username=" + encodeURIComponent(username);
+    // A new EventSource cannot send Last-Event-ID: the query parameter says it instead.
+    if (lastId) url += "&lastEventId=" + encodeURIComponent(lastId);
+    source = new EventSource(url);
     source.addEventListener("broadcast", showMessage);
     source.addEventListener("direct", showMessage);
     // The hub sends `reset` when it cannot replay everything since our last event.
     source.addEventListener("reset", () =>
       systemLine("some messages could not be replayed: they are older than the history", true));
+    // --auth: the ticket ran out and the server ended the stream; sign in again and resume.
+    source.addEventListener("expired", () => renew());
     source.onopen = function () {
       setStatus("connected", "connected");
       if (lost) systemLine("reconnected: missed messages were replayed");
@@ -112,7 +126,10 @@
       refreshUsers();
     };
     source.onerror = function () {
-      if (source.readyState === EventSource.CLOSED) {
+      if (source.readyState === EventSource.CLOSED && authMode) {
+        // Refused, most likely for an expired ticket (401): sign in again once.
+        renew();
+      } else if (source.readyState === EventSource.CLOSED) {
         setStatus("disconnected", "disconnected");
         systemLine("the server refused the connection; reload the page to try again", true);
       } else {
@@ -121,6 +138,42 @@
         lost = true;
       }
     };
+  }
+
+  // POST /chat/login: true when signed in, "open" when the server has no sign-in (404), or
+  // the server's message when it refused.
+  async function signIn(name) {
+    let response;
+    try {
+      response = await fetch("/chat/login?username=" + encodeURIComponent(name),
+                             { method: "POST", cache: "no-store" });
+    } catch (e) {
+      return "the server cannot be reached";
+    }
+    if (response.status === 404) return "open";
+    if (!response.ok) return (await response.text()) || "sign-in failed (" + response.status + ")";
+    signIns += 1;
+    return true;
+  }
+
+  // Signs in again with the same name (the cookie's expired ticket proves it is ours), then
+  // opens a new stream that resumes after the last event seen.
+  function renew() {
+    if (renewing) return renewing;
+    if (source) source.close();
+    setStatus("connecting", "signing in again\u2026");
+    renewing = signIn(username).then((result) => {
+      renewing = null;
+      if (result === true) {
+        systemLine("signed in again as " + username);
+        connect();
+        return true;
+      }
+      setStatus("disconnected", "signed out");
+      systemLine("signing in again failed: " + result + "; reload the page", true);
+      return false;
+    });
+    return renewing;
   }
 
   async function refreshUsers() {
@@ -151,7 +204,7 @@
     toSelect.value = users.includes(selected) ? selected : "";
   }
 
-  async function send(to, text) {
+  async function send(to, text, again) {
     const params = new URLSearchParams({ from: username, message: text });
     let path = "/chat/broadcast";
     if (to) {
@@ -160,6 +213,10 @@
     }
     try {
       const response = await fetch(path + "?" + params.toString(), { method: "POST" });
+      if (response.status === 401 && authMode && !again) {
+        // The ticket expired before the stream told us: sign in again, then retry once.
+        return (await renew()) && send(to, text, true);
+      }
       if (!response.ok) {
         showError((await response.text()) || "sending failed (" + response.status + ")");
         return false;
@@ -176,10 +233,18 @@
     return true;
   }
 
-  loginForm.addEventListener("submit", (e) => {
+  loginForm.addEventListener("submit", async (e) => {
     e.preventDefault();
     const name = usernameInput.value.trim();
     if (!name) return;
+    const result = await signIn(name);
+    if (result !== true && result !== "open") {
+      loginError.textContent = result;
+      loginError.hidden = false;
+      return;
+    }
+    loginError.hidden = true;
+    authMode = result === true;
     username = name;
     me.textContent = name;
     me.hidden = false;
@@ -202,6 +267,9 @@
     username,
     connected: source !== null && source.readyState === EventSource.OPEN,
     seen: Array.from(seen),
+    authMode,
+    signIns,
+    lastId,
   });
 
   const preset = new URLSearchParams(location.search).get("username");

@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use clap::Parser as _;
 use futures_util::StreamExt;
-use sse_client::Client;
+use reqwest_sse_client::Client;
 use tokio_util::sync::CancellationToken;
 
 /// The quickstart client: two subscribers to quickstart-server's stream, one cancelled after
@@ -47,7 +47,7 @@ fn http_url(text: &str) -> Result<String, String> {
 async fn cancelled_after_five_seconds(
     client: Client,
     url: String,
-) -> Result<(), sse_client::Error> {
+) -> Result<(), reqwest_sse_client::Error> {
     let token = CancellationToken::new();
     let mut events = client.subscribe(url).with_cancellation(token.clone());
     tokio::spawn(async move {
@@ -63,7 +63,7 @@ async fn cancelled_after_five_seconds(
 }
 
 /// Reads until the `end` event.
-async fn until_end(client: Client, url: String) -> Result<(), sse_client::Error> {
+async fn until_end(client: Client, url: String) -> Result<(), reqwest_sse_client::Error> {
     let mut events = client.subscribe(url);
     while let Some(event) = events.next().await {
         let event = event?;

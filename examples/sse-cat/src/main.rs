@@ -17,10 +17,9 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{Parser, ValueEnum};
-use example_ops::error_chain as chain;
 use futures_util::StreamExt;
 use reqwest::Method;
-use sse_client::{Attempt, Client, Disconnect, Event, EventParser, Item, Reconnect};
+use reqwest_sse_client::{Attempt, Client, Disconnect, Event, EventParser, Item, Reconnect};
 
 /// The exit statuses, as `--help` shows them.
 const EXIT_CODES: &str = "\
@@ -291,7 +290,7 @@ async fn cat_url(args: Args) -> ExitCode {
     while let Some(item) = items.next().await {
         let item = match item {
             Ok(item) => item,
-            Err(error @ sse_client::Error::GaveUp { .. }) => {
+            Err(error @ reqwest_sse_client::Error::GaveUp { .. }) => {
                 report(&error);
                 return ExitCode::from(GAVE_UP);
             }
@@ -415,4 +414,15 @@ mod tests {
             r#"{"comment":"ping \"1\""}"#
         );
     }
+}
+
+/// The error and its sources, as one line: `outer: inner: innermost`.
+fn chain(error: &dyn std::error::Error) -> String {
+    let mut line = error.to_string();
+    let mut next = error.source();
+    while let Some(cause) = next {
+        line = format!("{line}: {cause}");
+        next = cause.source();
+    }
+    line
 }

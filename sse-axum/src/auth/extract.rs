@@ -277,13 +277,11 @@ pub struct Ticket {
 
 impl Ticket {
     /// The verified claims.
-    #[must_use]
     pub fn claims(&self) -> &Claims {
         &self.claims
     }
 
     /// The claims, owned.
-    #[must_use]
     pub fn into_claims(self) -> Claims {
         self.claims
     }
@@ -463,7 +461,7 @@ impl IntoResponse for TicketRejection {
     fn into_response(self) -> Response {
         let status = self.status();
         if status == StatusCode::INTERNAL_SERVER_ERROR {
-            tracing::error!("a Ticket extractor ran without a TicketConfig extension");
+            crate::log::log!(error, "a Ticket extractor ran without a TicketConfig extension");
             return (status, "internal error").into_response();
         }
         let mut response = (status, self.to_string()).into_response();

@@ -125,7 +125,7 @@ impl IntoResponse for HubError {
             return status.into_response();
         }
         let message = if status == StatusCode::INTERNAL_SERVER_ERROR {
-            tracing::error!(error = %self, source = ?std::error::Error::source(&self), "hub failed");
+            crate::log::log!(error, error = %self, source = ?std::error::Error::source(&self), "hub failed");
             "internal error".to_owned()
         } else {
             match std::error::Error::source(&self) {

@@ -182,7 +182,7 @@ impl Shared {
             counters
                 .stalled
                 .fetch_add(delivery.stalled, Ordering::Relaxed);
-            tracing::debug!(
+            crate::log::log!(debug, 
                 topic,
                 disconnected = n,
                 stalled = delivery.stalled,

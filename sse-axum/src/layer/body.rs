@@ -75,9 +75,10 @@ impl Compressing {
                 Ok(data) => match compressor.compress(&data) {
                     Ok(bytes) => Some(Ok(Frame::data(bytes))),
                     Err(error) => {
+                        let _ = &error; // only logged (feature `tracing`)
                         // A compressor writing into memory does not fail; should it, end the
                         // stream (the client reconnects) rather than send garbage.
-                        tracing::error!(%error, "cannot compress an event stream; ending it");
+                        crate::log::log!(error, %error, "cannot compress an event stream; ending it");
                         self.0 = None;
                         None
                     }

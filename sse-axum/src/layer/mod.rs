@@ -444,7 +444,7 @@ where
 impl SseLayer {
     fn refuse<B>(&self) -> Response<ResponseBody<B>> {
         let config = &self.config;
-        tracing::debug!(slots = ?config.slots, "event stream refused: no free stream slot");
+        crate::log::log!(debug, slots = ?config.slots, "event stream refused: no free stream slot");
         limit::refusal(config.refusal, config.retry_after, |body| ResponseBody {
             kind: Kind::Rejected { body: Some(body) },
         })
@@ -482,7 +482,10 @@ impl SseLayer {
                     compress::set_headers(&mut parts.headers, encoding);
                     plan.compressor = Some(compressor);
                 }
-                Err(error) => tracing::warn!(%error, "cannot compress; sending the stream plain"),
+                Err(error) => {
+                    let _ = &error; // only logged (feature `tracing`)
+                    crate::log::log!(warn, %error, "cannot compress; sending the stream plain");
+                }
             }
         }
         let body = ResponseBody {

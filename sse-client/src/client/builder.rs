@@ -46,9 +46,9 @@ impl fmt::Debug for Config {
 ///
 /// ```
 /// use std::time::Duration;
-/// use sse_client::{Client, Reconnect};
+/// use reqwest_sse_client::{Client, Reconnect};
 ///
-/// # fn main() -> Result<(), sse_client::Error> {
+/// # fn main() -> Result<(), reqwest_sse_client::Error> {
 /// let client = Client::builder()
 ///     .retry(Duration::from_secs(1))
 ///     .max_backoff(Duration::from_secs(10))
@@ -118,7 +118,7 @@ impl ClientBuilder {
     /// ```no_run
     /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
     /// let pem = std::fs::read("ca.pem")?;
-    /// let client = sse_client::Client::builder()
+    /// let client = reqwest_sse_client::Client::builder()
     ///     .add_root_certificate(reqwest::Certificate::from_pem(&pem)?)
     ///     .build()?;
     /// # drop(client);

@@ -38,9 +38,9 @@ use state::State;
 ///
 /// ```no_run
 /// use futures_util::StreamExt;
-/// use sse_client::Client;
+/// use reqwest_sse_client::Client;
 ///
-/// # async fn run() -> Result<(), sse_client::Error> {
+/// # async fn run() -> Result<(), reqwest_sse_client::Error> {
 /// let client = Client::builder().build()?;
 /// let mut events = client.subscribe("https://example.com/sse");
 /// while let Some(event) = events.next().await {
@@ -93,9 +93,9 @@ impl Client {
     ///
     /// ```no_run
     /// use futures_util::StreamExt;
-    /// use sse_client::Client;
+    /// use reqwest_sse_client::Client;
     ///
-    /// # async fn run() -> Result<(), sse_client::Error> {
+    /// # async fn run() -> Result<(), reqwest_sse_client::Error> {
     /// let client = Client::builder().build()?;
     /// // LLM-style streaming over POST: the completion is never bought twice. A cut before
     /// // the server gave the stream an id ends with `Error::CannotResume`; after one, the
@@ -136,8 +136,8 @@ impl Client {
     /// use futures_util::StreamExt;
     ///
     /// # fn fresh_token() -> String { String::new() }
-    /// # async fn run() -> Result<(), sse_client::Error> {
-    /// let client = sse_client::Client::builder().build()?;
+    /// # async fn run() -> Result<(), reqwest_sse_client::Error> {
+    /// let client = reqwest_sse_client::Client::builder().build()?;
     /// let mut events = client.subscribe_fn(|attempt| {
     ///     attempt
     ///         .http()
@@ -165,8 +165,8 @@ impl Client {
     /// future to stop.
     ///
     /// ```no_run
-    /// # async fn run() -> Result<(), sse_client::Error> {
-    /// let client = sse_client::Client::builder().build()?;
+    /// # async fn run() -> Result<(), reqwest_sse_client::Error> {
+    /// let client = reqwest_sse_client::Client::builder().build()?;
     /// client
     ///     .subscribe_with("http://127.0.0.1:8888/sse", |event| println!("{}", event.data()))
     ///     .await?;

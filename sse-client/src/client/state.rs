@@ -239,7 +239,7 @@ impl State {
             .unwrap_or_else(|| Reconnect::for_method(&self.method));
         let verdict = policy.verdict(&reason, !self.parser.last_event_id().is_empty());
         if verdict != Verdict::Reconnect {
-            tracing::debug!(%reason, ?policy, "sse connection ended, not reconnecting");
+            crate::log::log!(debug, %reason, ?policy, "sse connection ended, not reconnecting");
             let reason = self.notify_if(was_connected, reason, None);
             return Err(verdict.ending(reason));
         }
@@ -247,7 +247,7 @@ impl State {
         let delay = retry_after.unwrap_or(delay);
         let retries = self.backoff.retries();
         if self.config.max_retries.is_some_and(|max| retries > max) {
-            tracing::debug!(%reason, retries, "sse connection ended, giving up");
+            crate::log::log!(debug, %reason, retries, "sse connection ended, giving up");
             return match self.notify_if(was_connected, reason, None) {
                 DisconnectReason::EndOfStream => Err(None),
                 reason => Err(Some(Error::GaveUp {
@@ -256,7 +256,7 @@ impl State {
                 })),
             };
         }
-        tracing::debug!(%reason, ?delay, "sse connection ended, reconnecting");
+        crate::log::log!(debug, %reason, ?delay, "sse connection ended, reconnecting");
         #[cfg(feature = "metrics")]
         metrics::counter!("sse_client_reconnects_total", "reason" => reason.label()).increment(1);
         let reason = self.notify_if(was_connected, reason, Some(delay));

@@ -89,7 +89,7 @@ impl Subscription {
     /// ```no_run
     /// use futures_util::StreamExt;
     ///
-    /// # async fn run(client: sse_client::Client) -> Result<(), sse_client::Error> {
+    /// # async fn run(client: reqwest_sse_client::Client) -> Result<(), reqwest_sse_client::Error> {
     /// let mut tokens = client
     ///     .subscribe(client.http().post("https://api.example.com/v1/chat/completions").body("{}"))
     ///     .until_data("[DONE]");
@@ -119,7 +119,7 @@ impl Subscription {
     /// use futures_util::StreamExt;
     /// use tokio_util::sync::CancellationToken;
     ///
-    /// # async fn run(client: sse_client::Client) {
+    /// # async fn run(client: reqwest_sse_client::Client) {
     /// let token = CancellationToken::new();
     /// let mut events = client
     ///     .subscribe("http://127.0.0.1:8888/sse")

@@ -15,7 +15,7 @@
 //! The process is the server; it runs itself again as the client (`soak client ADDR N`),
 //! because one process may have only 20,000 open files and each connection costs one on each
 //! side. The client opens the streams over raw TCP (HTTP/1.1, chunked bodies decoded here, the
-//! events parsed by `sse_client::EventParser`) and checks that each stream gets every event
+//! events parsed by `reqwest_sse_client::EventParser`) and checks that each stream gets every event
 //! exactly once, in order.
 //!
 //! The server reports and checks:
@@ -559,7 +559,7 @@ async fn one_stream(addr: SocketAddr, connecting: &Semaphore) -> Result<StreamRe
         ));
     }
     let mut chunked = Dechunker::default();
-    let mut parser = sse_client::EventParser::new();
+    let mut parser = reqwest_sse_client::EventParser::new();
     let mut result = StreamResult::default();
     let mut pending = head.split_off(body_start);
     loop {
@@ -567,7 +567,7 @@ async fn one_stream(addr: SocketAddr, connecting: &Semaphore) -> Result<StreamRe
         chunked.decode(&pending, &mut body);
         let mut input = &body[..];
         while let Some(item) = parser.next_item(&mut input) {
-            let Ok(sse_client::Item::Event(event)) = item else {
+            let Ok(reqwest_sse_client::Item::Event(event)) = item else {
                 continue;
             };
             if event.event_type() == END {

@@ -308,7 +308,7 @@ pub(crate) async fn connect(
     plane.set_command(Some(command));
     let connection = plane.connect_reader().await.map_err(unavailable)?;
     let (info, _, _) = plane.read_snapshot("-", 0, &[]).await?;
-    tracing::info!(
+    crate::log::log!(info, 
         stream = plane.keys.stream,
         last_id = info.last.map(|id| id.to_string()),
         "redis backplane connected"
@@ -486,7 +486,8 @@ impl Backplane {
     async fn announce(&self, topics: &[String]) {
         let changes: Vec<(&str, bool)> = topics.iter().map(|t| (t.as_str(), true)).collect();
         if let Err(error) = self.presence(&changes).await {
-            tracing::debug!(%error, "cannot announce topics now; the presence task retries");
+            let _ = &error; // only logged (feature `tracing`)
+            crate::log::log!(debug, %error, "cannot announce topics now; the presence task retries");
             self.presence_changed(topics);
         }
     }

@@ -62,7 +62,7 @@ pub(super) async fn read(
                 if !connected {
                     connected = true;
                     backoff.reset();
-                    tracing::info!(stream = plane.keys.stream, "redis backplane reconnected");
+                    crate::log::log!(info, stream = plane.keys.stream, "redis backplane reconnected");
                     plane.refresh_all.store(true, Ordering::Relaxed);
                     plane.wake.notify_one();
                 }
@@ -74,7 +74,7 @@ pub(super) async fn read(
                     let continues = position.origin.is_none();
                     position.origin = origin;
                     if !continues {
-                        tracing::warn!(
+                        crate::log::log!(warn, 
                             stream = plane.keys.stream,
                             "redis stream was lost; subscribers get the reset event"
                         );
@@ -97,17 +97,18 @@ pub(super) async fn read(
                 }
             }
             Err(error) => {
+                let _ = &error; // only logged (feature `tracing`)
                 connection = None;
                 plane.set_command(None);
                 if connected {
                     connected = false;
-                    tracing::warn!(
+                    crate::log::log!(warn, 
                         stream = plane.keys.stream,
                         %error,
                         "redis backplane lost; publishing fails until it is back, reconnecting"
                     );
                 } else {
-                    tracing::debug!(%error, "redis reconnection attempt failed");
+                    crate::log::log!(debug, %error, "redis reconnection attempt failed");
                 }
                 let delay = backoff.next_delay();
                 tokio::select! {
@@ -180,7 +181,8 @@ pub(super) async fn keep_presence(plane: Arc<Backplane>, fanout: Fanout) {
         }
         let borrowed: Vec<(&str, bool)> = changes.iter().map(|(t, p)| (t.as_str(), *p)).collect();
         if let Err(error) = plane.presence(&borrowed).await {
-            tracing::debug!(%error, "cannot update presence now; retrying later");
+            let _ = &error; // only logged (feature `tracing`)
+            crate::log::log!(debug, %error, "cannot update presence now; retrying later");
             // Retried at the next renewal or change; bounded by the number of topics.
             let mut dirty = plane.dirty.lock().unwrap_or_else(PoisonError::into_inner);
             dirty.extend(changes.into_iter().map(|(topic, _)| topic));
