@@ -99,13 +99,13 @@ pub fn small_json_events(size: usize) -> Corpus {
     let mut n = 0_u64;
     while bytes.len() < size {
         let data = format!(
-            r#"{{"sensor":"temp-{:04}","ts":{},"value":{}.{:02},"unit":"{}","ok":{}}}"#,
+            r#"{{"sensor":"temp-{:04}","site":"plant-3","ts":{},"value":{}.{:02},"unit":"{}","ok":{}}}"#,
             n % 10_000,
             1_700_000_000_000_u64 + n * 37,
             n % 97,
             n % 100,
             UNITS[(n % 4) as usize],
-            n % 13 != 0
+            !n.is_multiple_of(13)
         );
         bytes.extend_from_slice(format!("data: {data}\n\n").as_bytes());
         expected.event(&data, "");

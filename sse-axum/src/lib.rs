@@ -95,10 +95,10 @@ pub mod auth;
 mod event;
 pub mod hub;
 mod jitter;
-mod log;
-pub mod metrics;
 mod last_event_id;
 pub mod layer;
+mod log;
+pub mod metrics;
 #[cfg_attr(docsrs, doc(cfg(feature = "serve")))]
 #[cfg(feature = "serve")]
 pub mod serve;

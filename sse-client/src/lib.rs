@@ -73,11 +73,11 @@ mod backoff;
 #[cfg(feature = "client")]
 mod client;
 #[cfg(feature = "client")]
-mod log;
-#[cfg(feature = "client")]
 mod error;
 mod event;
 mod event_stream;
+#[cfg(feature = "client")]
+mod log;
 pub mod parser;
 
 #[cfg(feature = "client")]

@@ -11,7 +11,10 @@ pub const EVENT_TIMEOUT: Duration = Duration::from_secs(15);
 type ItemStream = std::pin::Pin<
     Box<
         dyn futures_util::Stream<
-                Item = Result<reqwest_sse_client::Item, reqwest_sse_client::EventStreamError<reqwest::Error>>,
+                Item = Result<
+                    reqwest_sse_client::Item,
+                    reqwest_sse_client::EventStreamError<reqwest::Error>,
+                >,
             > + Send,
     >,
 >;
@@ -125,8 +128,13 @@ impl fmt::Debug for RawSse {
     }
 }
 
+/// What every event stream of ours opens with: an empty comment.
+const OPENING: &str = ":\n\n";
+
 impl RawSse {
-    /// Sends `GET url` (with `Last-Event-ID` when given) and returns once the headers arrived.
+    /// Sends `GET url` (with `Last-Event-ID` when given) and returns once the headers arrived
+    /// and, for a `200`, the opening comment every stream of ours starts with (checked, then
+    /// left out of [`text`](Self::read_until)).
     pub async fn open(url: &str, last_event_id: Option<&str>) -> Result<Self, reqwest::Error> {
         use futures_util::StreamExt as _;
         let mut request = reqwest::Client::new().get(url);
@@ -134,11 +142,21 @@ impl RawSse {
             request = request.header("last-event-id", id);
         }
         let response = request.send().await?;
-        Ok(RawSse {
+        let mut raw = RawSse {
             status: response.status(),
             body: response.bytes_stream().boxed(),
             text: String::new(),
-        })
+        };
+        if raw.status == reqwest::StatusCode::OK {
+            raw.read_until(|text| text.len() >= OPENING.len()).await;
+            assert!(
+                raw.text.starts_with(OPENING),
+                "the stream does not open with a comment: {:?}",
+                raw.text
+            );
+            raw.text.drain(..OPENING.len());
+        }
+        Ok(raw)
     }
 
     /// Reads until `done(text so far)` holds and returns the text so far; panics after

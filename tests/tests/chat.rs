@@ -75,7 +75,13 @@ async fn direct(server: &TestServer, from: &str, to: &str, message: &str) {
 }
 
 /// Checks the event's name, its id and its JSON (exact keys, in order) and returns the JSON.
-fn check_message(event: &reqwest_sse_client::Event, kind: &str, from: &str, to: &str, text: &str) -> Value {
+fn check_message(
+    event: &reqwest_sse_client::Event,
+    kind: &str,
+    from: &str,
+    to: &str,
+    text: &str,
+) -> Value {
     assert_eq!(event.event_type(), kind);
     assert!(
         event.last_event_id().parse::<EventId>().is_ok(),
@@ -450,7 +456,9 @@ async fn the_reconnecting_client_resumes_after_a_server_restart() {
 }
 
 async fn next_client_event(
-    client: &mut tokio::sync::mpsc::UnboundedReceiver<Result<reqwest_sse_client::Event, reqwest_sse_client::Error>>,
+    client: &mut tokio::sync::mpsc::UnboundedReceiver<
+        Result<reqwest_sse_client::Event, reqwest_sse_client::Error>,
+    >,
 ) -> reqwest_sse_client::Event {
     match tokio::time::timeout(sse_tests::EVENT_TIMEOUT, client.recv()).await {
         Err(_) => panic!("no event from the client"),

@@ -6,8 +6,8 @@
 use std::time::{Duration, Instant};
 
 use proptest::prelude::*;
-use serde_json::{Value, json};
 use reqwest_sse_client::{EventParser, Item, ParseError};
+use serde_json::{Value, json};
 use sse_tests::conformance::{Case, load_cases};
 
 fn record(item: Result<Item, ParseError>) -> Value {

@@ -73,7 +73,9 @@ async fn start(header_read_timeout: Duration) -> Server {
 async fn publish_until_received(
     hub: &Hub,
     events: &mut (
-             impl futures_util::Stream<Item = Result<reqwest_sse_client::Event, reqwest_sse_client::Error>> + Unpin
+             impl futures_util::Stream<
+        Item = Result<reqwest_sse_client::Event, reqwest_sse_client::Error>,
+    > + Unpin
          ),
     data: &str,
 ) {
@@ -98,7 +100,9 @@ async fn publish_until_received(
 async fn publish_and_receive(
     hub: &Hub,
     events: &mut (
-             impl futures_util::Stream<Item = Result<reqwest_sse_client::Event, reqwest_sse_client::Error>> + Unpin
+             impl futures_util::Stream<
+        Item = Result<reqwest_sse_client::Event, reqwest_sse_client::Error>,
+    > + Unpin
          ),
     data: &str,
 ) {
@@ -143,7 +147,9 @@ async fn streams_events_and_gives_connect_info() {
         Some("no-cache, no-transform")
     );
     drop(head);
-    let client = reqwest_sse_client::Client::builder().build().expect("client");
+    let client = reqwest_sse_client::Client::builder()
+        .build()
+        .expect("client");
     let mut events = Box::pin(client.subscribe(format!("{base}/events")));
     publish_until_received(&server.hub, &mut events, "one").await;
     publish_and_receive(&server.hub, &mut events, "two").await;
@@ -209,7 +215,9 @@ async fn a_slow_request_head_is_cut_off_but_an_open_stream_is_not() {
     let server = start(timeout).await;
 
     // A stream opened before the timeout still gets events after it.
-    let client = reqwest_sse_client::Client::builder().build().expect("client");
+    let client = reqwest_sse_client::Client::builder()
+        .build()
+        .expect("client");
     let mut events = Box::pin(client.subscribe(format!("http://{}/events", server.addr)));
     publish_until_received(&server.hub, &mut events, "early").await;
 

@@ -330,6 +330,17 @@ fn main() -> ExitCode {
     runtime.block_on(cat_url(args))
 }
 
+/// The error and its sources, as one line: `outer: inner: innermost`.
+fn chain(error: &dyn std::error::Error) -> String {
+    let mut line = error.to_string();
+    let mut next = error.source();
+    while let Some(cause) = next {
+        line = format!("{line}: {cause}");
+        next = cause.source();
+    }
+    line
+}
+
 #[cfg(test)]
 mod tests {
     use clap::CommandFactory;
@@ -414,15 +425,4 @@ mod tests {
             r#"{"comment":"ping \"1\""}"#
         );
     }
-}
-
-/// The error and its sources, as one line: `outer: inner: innermost`.
-fn chain(error: &dyn std::error::Error) -> String {
-    let mut line = error.to_string();
-    let mut next = error.source();
-    while let Some(cause) = next {
-        line = format!("{line}: {cause}");
-        next = cause.source();
-    }
-    line
 }

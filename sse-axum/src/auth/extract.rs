@@ -461,7 +461,10 @@ impl IntoResponse for TicketRejection {
     fn into_response(self) -> Response {
         let status = self.status();
         if status == StatusCode::INTERNAL_SERVER_ERROR {
-            crate::log::log!(error, "a Ticket extractor ran without a TicketConfig extension");
+            crate::log::log!(
+                error,
+                "a Ticket extractor ran without a TicketConfig extension"
+            );
             return (status, "internal error").into_response();
         }
         let mut response = (status, self.to_string()).into_response();

@@ -182,7 +182,8 @@ impl Shared {
             counters
                 .stalled
                 .fetch_add(delivery.stalled, Ordering::Relaxed);
-            crate::log::log!(debug, 
+            crate::log::log!(
+                debug,
                 topic,
                 disconnected = n,
                 stalled = delivery.stalled,

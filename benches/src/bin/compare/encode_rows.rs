@@ -12,6 +12,9 @@ use crate::time;
 
 type EncodeFn = Box<dyn Fn(&mut dyn FnMut(&[u8])) -> usize>;
 
+/// An encoder run over all the inputs, writing into a sink.
+type Encoder = fn(&Arc<[Input]>, &mut dyn FnMut(&[u8])) -> usize;
+
 /// One contender: its name in the table, its note, and a run over all the inputs.
 struct Contender {
     name: &'static str,
@@ -23,7 +26,7 @@ struct Contender {
 /// The contenders, each over `inputs`.
 fn contenders(inputs: &Arc<[Input]>) -> Vec<Contender> {
     let prebuilt = Arc::new(encode::build_ours(inputs));
-    let over = |f: fn(&Arc<[Input]>, &mut dyn FnMut(&[u8])) -> usize| -> EncodeFn {
+    let over = |f: Encoder| -> EncodeFn {
         let inputs = Arc::clone(inputs);
         Box::new(move |sink| f(&inputs, sink))
     };

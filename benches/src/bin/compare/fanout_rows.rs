@@ -135,10 +135,7 @@ pub(crate) async fn section(options: &Options, records: &mut Vec<Record>) {
             let plan = plan(options, subscribers, rate);
             let case = format!("{subscribers} subscribers, {rate} publishes/s");
             let mut rows = Vec::new();
-            for kind in ServerKind::ALL
-                .into_iter()
-                .chain(ServerKind::EXTRA)
-            {
+            for kind in ServerKind::ALL.into_iter().chain(ServerKind::EXTRA) {
                 let default = !ServerKind::EXTRA.contains(&kind);
                 if options.fanout_kind_wanted(kind.name(), default) {
                     rows.push(server_row(kind, plan, &case).await);

@@ -308,7 +308,8 @@ pub(crate) async fn connect(
     plane.set_command(Some(command));
     let connection = plane.connect_reader().await.map_err(unavailable)?;
     let (info, _, _) = plane.read_snapshot("-", 0, &[]).await?;
-    crate::log::log!(info, 
+    crate::log::log!(
+        info,
         stream = plane.keys.stream,
         last_id = info.last.map(|id| id.to_string()),
         "redis backplane connected"

@@ -62,7 +62,11 @@ pub(super) async fn read(
                 if !connected {
                     connected = true;
                     backoff.reset();
-                    crate::log::log!(info, stream = plane.keys.stream, "redis backplane reconnected");
+                    crate::log::log!(
+                        info,
+                        stream = plane.keys.stream,
+                        "redis backplane reconnected"
+                    );
                     plane.refresh_all.store(true, Ordering::Relaxed);
                     plane.wake.notify_one();
                 }
@@ -74,7 +78,8 @@ pub(super) async fn read(
                     let continues = position.origin.is_none();
                     position.origin = origin;
                     if !continues {
-                        crate::log::log!(warn, 
+                        crate::log::log!(
+                            warn,
                             stream = plane.keys.stream,
                             "redis stream was lost; subscribers get the reset event"
                         );
@@ -102,7 +107,7 @@ pub(super) async fn read(
                 plane.set_command(None);
                 if connected {
                     connected = false;
-                    crate::log::log!(warn, 
+                    crate::log::log!(warn,
                         stream = plane.keys.stream,
                         %error,
                         "redis backplane lost; publishing fails until it is back, reconnecting"
