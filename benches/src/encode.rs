@@ -50,7 +50,7 @@ pub fn small_events(n: usize) -> Arc<[Input]> {
 /// let inputs = sse_benches::encode::many_line_events(2);
 /// assert_eq!(inputs[0].data.lines().count(), 52);
 /// let wire = sse_benches::encode::expected_bytes(&inputs);
-/// assert!((3900..4700).contains(&(wire.len() / 2)));
+/// assert!((3500..4700).contains(&(wire.len() / 2)));
 /// ```
 #[must_use]
 pub fn many_line_events(n: usize) -> Arc<[Input]> {

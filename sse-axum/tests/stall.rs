@@ -132,34 +132,39 @@ fn check(cut_after: Duration, worst: Duration) {
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn serve_http1_cuts_a_client_that_never_reads() {
+/// Runs the stalled-reader scenario against a server started by `serve` on a listener of
+/// 127.0.0.1, and checks the cut and the reader's latency.
+async fn stalled_reader_is_cut<F>(serve: impl FnOnce(TcpListener, Router) -> F)
+where
+    F: std::future::Future<Output = std::io::Result<()>> + Send + 'static,
+{
     let hub = hub();
     let app = Router::new()
         .route("/sse", get(events))
         .with_state(hub.clone());
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
-    tokio::spawn(
-        sse_axum::serve_http1(listener, app)
-            .stall_timeout(Some(STALL))
-            .into_future(),
-    );
+    tokio::spawn(serve(listener, app));
     let (cut_after, worst) = publish_until_the_stalled_one_is_cut(&hub, addr).await;
     check(cut_after, worst);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_http1_cuts_a_client_that_never_reads() {
+    stalled_reader_is_cut(|listener, app| {
+        sse_axum::serve_http1(listener, app)
+            .stall_timeout(Some(STALL))
+            .into_future()
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn stall_guard_cuts_it_under_axum_serve() {
-    let hub = hub();
-    let app = Router::new()
-        .route("/sse", get(events))
-        .with_state(hub.clone());
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(StallGuard::new(listener, STALL), app).await });
-    let (cut_after, worst) = publish_until_the_stalled_one_is_cut(&hub, addr).await;
-    check(cut_after, worst);
+    stalled_reader_is_cut(|listener, app| async move {
+        axum::serve(StallGuard::new(listener, STALL), app).await
+    })
+    .await;
 }
 
 /// Under `DropOldest` a subscriber that stopped reading keeps a full queue for ever; the hub's

@@ -227,6 +227,7 @@ impl StatusError {
     /// # Errors
     /// The error of [`serde_json::from_slice`] when the body is not valid JSON for `T`.
     #[cfg(feature = "json")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "json")))]
     pub fn json<'a, T: serde::Deserialize<'a>>(&'a self) -> Result<T, serde_json::Error> {
         serde_json::from_slice(&self.inner.body)
     }

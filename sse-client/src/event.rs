@@ -135,6 +135,7 @@ impl Event {
     /// # Errors
     /// The error of [`serde_json::from_str`] when the data is not valid JSON for `T`.
     #[cfg(feature = "json")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "json")))]
     pub fn json<'a, T: serde::Deserialize<'a>>(&'a self) -> Result<T, serde_json::Error> {
         serde_json::from_str(self.data())
     }
