@@ -19,7 +19,7 @@ pub struct InProcess {
 
 /// The hub's own share of the fan-out: `subscribers` response bodies of [`sse_axum::hub::Hub`]
 /// subscriptions polled in this process, without sockets or HTTP; `events` published at `rate`
-/// per second, the latency taken from the same timestamps as [`run`].
+/// per second, the latency taken from the same timestamps as [`run`](super::run).
 pub async fn in_process(subscribers: usize, events: u64, rate: u64) -> InProcess {
     use http_body_util::BodyExt as _;
 
