@@ -517,6 +517,7 @@ async fn a_flood_beyond_the_connection_limit_gets_503_with_retry_after() {
     let hub = Hub::new();
     let layer = SseLayer::new()
         .max_streams(LIMIT)
+        .refusal(sse_axum::layer::Refusal::Unavailable)
         .retry_after(Duration::from_secs(7));
     let server = TestServer::spawn(hub_router(hub.clone(), layer.clone())).await;
     let addr = server.addr();

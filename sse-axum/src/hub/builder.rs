@@ -112,9 +112,9 @@ impl HubBuilder {
     /// for minutes. The longest matching prefix wins; a later call for the same prefix
     /// replaces the earlier one.
     ///
-    /// With the Redis backend all topics share one stream, trimmed to `history_len` events in
-    /// all and to the longest age of any rule; each topic's own limits then apply when its
-    /// history is read.
+    /// With the Redis backend all topics share one stream, trimmed to the largest count of any
+    /// rule (the hub-wide one included) in all and to the longest age of any rule; each
+    /// topic's own limits then apply when its history is read.
     ///
     /// ```
     /// use std::time::Duration;
