@@ -359,11 +359,15 @@ mod tests {
         TicketKey::new([byte; 32]).unwrap()
     }
 
+    /// The same claims at every call (made once: their expiry is read from the clock).
     fn claims() -> Claims {
-        Claims::valid_for("hertz", Duration::from_secs(60))
-            .read("broadcast")
-            .read("user:hertz")
-            .publish_prefix("user:")
+        static CLAIMS: std::sync::LazyLock<Claims> = std::sync::LazyLock::new(|| {
+            Claims::valid_for("hertz", Duration::from_secs(60))
+                .read("broadcast")
+                .read("user:hertz")
+                .publish_prefix("user:")
+        });
+        CLAIMS.clone()
     }
 
     #[test]
