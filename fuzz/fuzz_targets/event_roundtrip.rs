@@ -36,7 +36,7 @@ fuzz_target!(|input: Input| {
         event = event.data(data);
     }
     if let Some(event_type) = &input.event_type {
-        match event.event(event_type) {
+        match event.try_event(event_type) {
             Ok(next) => event = next,
             Err(EventError::LineBreakInEventType) => {
                 assert!(event_type.contains(['\r', '\n']));
@@ -46,7 +46,7 @@ fuzz_target!(|input: Input| {
         }
     }
     if let Some(id) = &input.id {
-        match event.id(id) {
+        match event.try_id(id) {
             Ok(next) => event = next,
             Err(EventError::LineBreakInId) => {
                 assert!(id.contains(['\r', '\n']));
