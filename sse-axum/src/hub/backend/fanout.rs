@@ -35,14 +35,12 @@ impl Fanout {
         }
     }
 
-    fn hub(&self) -> Option<Arc<Shared>> {
-        self.shared.upgrade().filter(|shared| !shared.is_closed())
-    }
-
     /// Whether the hub is still open.
     #[must_use]
     pub fn is_open(&self) -> bool {
-        self.hub().is_some()
+        self.shared
+            .upgrade()
+            .is_some_and(|shared| !shared.is_closed())
     }
 
     /// Pushes a published frame to this process's subscribers of `topic`, in the order of
@@ -60,7 +58,8 @@ impl Fanout {
     }
 
     fn deliver_frame(&self, topic: &str, id: EventId, frame: Bytes, last: bool) -> Delivery {
-        let Some(shared) = self.hub() else {
+        // A closed hub's registry is empty, and `deliver` checks under its lock.
+        let Some(shared) = self.shared.upgrade() else {
             return Delivery {
                 shared: None,
                 disconnected: Vec::new(),
@@ -76,7 +75,7 @@ impl Fanout {
     /// Sends every subscriber of this process the reset event (the backend lost events it
     /// cannot replay, e.g. its data was wiped).
     pub fn reset_all(&self) {
-        if let Some(shared) = self.hub() {
+        if let Some(shared) = self.shared.upgrade() {
             shared.reset_all();
         }
     }
@@ -84,13 +83,17 @@ impl Fanout {
     /// The topics with a subscriber in this process.
     #[must_use]
     pub fn topics(&self) -> Vec<String> {
-        self.hub().map(|shared| shared.topics()).unwrap_or_default()
+        self.shared
+            .upgrade()
+            .map(|shared| shared.topics())
+            .unwrap_or_default()
     }
 
     /// Whether `topic` has a subscriber in this process.
     #[must_use]
     pub fn has_subscribers(&self, topic: &str) -> bool {
-        self.hub()
+        self.shared
+            .upgrade()
             .is_some_and(|shared| shared.subscriber_count(topic) > 0)
     }
 }

@@ -3,7 +3,6 @@
 //!
 //! Both reach the hub through its [`Fanout`] and end when it is closed or dropped.
 
-use std::hash::BuildHasher as _;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, PoisonError};
 use std::time::Duration;
@@ -195,24 +194,21 @@ pub(super) async fn keep_presence(plane: Arc<Backplane>, fanout: Fanout) {
     }
 }
 
-/// Exponential backoff with jitter: each delay is drawn from the upper half of a window that
+/// Exponential backoff with jitter (`crate::jitter`): each delay is drawn from the upper half of a window that
 /// doubles from `min` up to `max`.
 #[derive(Debug)]
 struct Backoff {
     min: Duration,
     max: Duration,
     window: Duration,
-    state: u64,
 }
 
 impl Backoff {
     fn new(min: Duration, max: Duration) -> Self {
-        let seed = std::hash::RandomState::new().hash_one(0_u8);
         Self {
             min,
             max,
             window: min,
-            state: seed | 1,
         }
     }
 
@@ -221,15 +217,9 @@ impl Backoff {
     }
 
     fn next_delay(&mut self) -> Duration {
-        // xorshift64: jitter needs no more.
-        self.state ^= self.state << 13;
-        self.state ^= self.state >> 7;
-        self.state ^= self.state << 17;
         let window = self.window;
         self.window = (self.window * 2).min(self.max);
-        let half = window / 2;
-        let nanos = u64::try_from(half.as_nanos()).unwrap_or(u64::MAX);
-        half + Duration::from_nanos(self.state % nanos.max(1))
+        crate::jitter::between(window, 0.5, 1.0)
     }
 }
 
