@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 use axum::Router;
 use tokio::net::TcpListener;
 use tokio::task::{JoinHandle, JoinSet};
+use tokio_util::sync::CancellationToken;
 
 /// An axum [`Router`] served over HTTP/1.1 on 127.0.0.1 by a task of this runtime.
 ///
@@ -27,6 +28,7 @@ use tokio::task::{JoinHandle, JoinSet};
 pub struct TestServer {
     addr: SocketAddr,
     task: Option<JoinHandle<()>>,
+    stop: CancellationToken,
 }
 
 impl TestServer {
@@ -56,11 +58,21 @@ impl TestServer {
 
     fn serve(mut listener: TcpListener, router: Router) -> TestServer {
         let addr = listener.local_addr().expect("local addr");
+        let stop = CancellationToken::new();
+        let stopped = stop.clone();
         let task = tokio::spawn(async move {
             // Dropping this set (when the task is aborted) aborts every connection task.
             let mut connections = JoinSet::new();
             loop {
                 tokio::select! {
+                    () = stopped.cancelled() => {
+                        drop(listener);
+                        // An abort only takes effect at a task's next poll, and a connection
+                        // task in the middle of a poll would still write what is published
+                        // meanwhile: wait until every connection is really gone.
+                        connections.shutdown().await;
+                        return;
+                    }
                     // axum's accept retries after an error (waiting when out of files)
                     // instead of spinning on it.
                     (stream, _peer) = axum::serve::Listener::accept(&mut listener) => {
@@ -79,6 +91,7 @@ impl TestServer {
         TestServer {
             addr,
             task: Some(task),
+            stop,
         }
     }
 
@@ -94,8 +107,8 @@ impl TestServer {
 
     /// Closes the listener and every open connection at once, and waits until they are gone.
     pub async fn stop(mut self) {
+        self.stop.cancel();
         if let Some(task) = self.task.take() {
-            task.abort();
             let _ = task.await;
         }
     }
