@@ -354,6 +354,21 @@ impl Event {
         buf.freeze()
     }
 
+    /// The wire bytes of the event, [`to_bytes`](Event::to_bytes), taken over from the event
+    /// without a copy when they are at least `min_len` bytes long and the event keeps them in
+    /// one buffer already (no `retry`, no comment); otherwise gives the event back. A large
+    /// event thus reaches the response body in the buffer it was built in.
+    #[inline]
+    pub(crate) fn into_wire(self, min_len: usize) -> Result<Bytes, Event> {
+        match self.inner {
+            Some(inner) => inner
+                .into_wire(min_len)
+                .map(Bytes::from)
+                .map_err(|inner| Event { inner: Some(inner) }),
+            None => Err(self),
+        }
+    }
+
     /// Appends the wire bytes of the event to `buf` (nothing for an empty event): what
     /// [`to_bytes`](Event::to_bytes) returns, written into a buffer shared by several events.
     /// Returns false for an empty event.
@@ -371,6 +386,30 @@ mod tests {
 
     use super::wire::Text;
     use super::*;
+
+    #[test]
+    fn into_wire_takes_the_bytes_of_large_usual_events_and_gives_the_others_back() {
+        let long = "z".repeat(300);
+        let lines = format!("{long}\r\n{long}\n");
+        for event in [
+            Event::new().data(&long),
+            Event::new().try_event("t").unwrap().id(9_u64).data(&lines),
+            Event::new().data(&lines).id(3_u64),
+        ] {
+            let expected = event.to_bytes();
+            assert_eq!(event.into_wire(expected.len()).ok(), Some(expected));
+        }
+        for (event, min_len) in [
+            (Event::new().data("short"), 1),
+            (Event::new().data(&long), 1000),
+            (Event::new().data(&long).retry(Duration::from_secs(1)), 1),
+            (Event::new().data(&long).comment("c"), 1),
+            (Event::new(), 0),
+        ] {
+            let expected = event.clone();
+            assert_eq!(event.into_wire(min_len).err(), Some(expected));
+        }
+    }
 
     #[test]
     #[cfg(target_pointer_width = "64")]

@@ -171,6 +171,31 @@ impl Inner {
         }
     }
 
+    /// The wire bytes as the event's own buffer, without a copy: when the event is the usual
+    /// kind (no `retry`, no comment), its lines are on the heap already and they are at least
+    /// `min_len` bytes long. Otherwise gives the fields back.
+    ///
+    /// The data as given (kept after the lines of data with line breaks) is cut off and the
+    /// blank line written in its place, so no byte moves.
+    pub(super) fn into_wire(mut self: Box<Self>, min_len: usize) -> Result<Vec<u8>, Box<Self>> {
+        let given_len = match self.data_form {
+            DataForm::Line => 0,
+            DataForm::Lines { given_len } => given_len as usize,
+            DataForm::Given => return Err(self),
+        };
+        let usual = self.retry.is_none() && self.comments.is_empty();
+        match &mut self.text {
+            // The wire bytes are the lines and the blank line.
+            Text::Heap(text) if usual && text.len() - given_len + 1 >= min_len.max(2) => {
+                let mut wire = std::mem::take(text).into_bytes();
+                wire.truncate(wire.len() - given_len);
+                wire.push(b'\n');
+                Ok(wire)
+            }
+            _ => Err(self),
+        }
+    }
+
     /// Appends the wire bytes; false for an empty event.
     #[inline]
     pub(super) fn encode_into(&self, buf: &mut BytesMut) -> bool {
@@ -367,7 +392,9 @@ impl Text {
                     *len = new_len;
                     return added;
                 }
-                let mut text = String::with_capacity(new_len);
+                // One byte more: the blank line that ends the event, written in place when
+                // the event leaves as its own buffer (`into_wire`).
+                let mut text = String::with_capacity(new_len + 1);
                 text.push_str(utf8(&bytes[..range.start]));
                 text.extend(parts.iter().copied());
                 text.push_str(utf8(&bytes[range.end..old_len]));

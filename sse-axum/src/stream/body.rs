@@ -31,20 +31,31 @@ pin_project! {
         // The frame source ended (with an error or not) after the events of the frame just
         // returned: what to return next.
         ended: Option<Option<BoxError>>,
-        // Sent first, in the same frame as whatever events are ready at once.
-        opening: Option<Bytes>,
+        // Sent first, in the same frame as whatever events are ready with it: the opening
+        // comment, then a large event that did not join the frame before.
+        next: Option<Bytes>,
         done: bool,
     }
 }
 
 /// The frame being built from the items that are ready: one chunk of encoded bytes passed on
 /// without a copy, or a buffer the items are written into.
+///
+/// A chunk of [`ALONE`] bytes or more is never copied into the buffer: it is a frame of its
+/// own, so a large event (or a hub frame shared by many streams) reaches hyper in the buffer it
+/// was built in. Small events are joined, so a burst costs one chunk of the body, not one each.
 #[derive(Default)]
 pub(super) struct Batch {
     /// A lone chunk of encoded bytes (only while `buf` is empty).
     whole: Option<Bytes>,
     buf: BytesMut,
+    /// A large chunk that came after others: the first of the next frame.
+    carried: Option<Bytes>,
 }
+
+/// Encoded bytes of at least this length travel as a frame of their own (see [`Batch`]).
+/// Below it, copying into the shared frame costs less than one more chunk through hyper.
+pub(super) const ALONE: usize = 2048;
 
 impl SseBody {
     pub(super) fn new(frames: FrameSource, keep_alive: KeepAlive, opening: Option<Bytes>) -> Self {
@@ -55,7 +66,7 @@ impl SseBody {
             next_keep_alive: None,
             timer: None,
             ended: None,
-            opening,
+            next: opening,
             done: false,
         }
     }
@@ -65,6 +76,15 @@ impl Batch {
     #[inline]
     pub(super) fn len(&self) -> usize {
         self.whole.as_ref().map_or(0, Bytes::len) + self.buf.len()
+    }
+
+    /// Whether the frame takes no more items: it holds [`MAX_BATCH`](super::MAX_BATCH) bytes,
+    /// or a large chunk (alone), or the next one is waiting.
+    #[inline]
+    pub(super) fn is_full(&self) -> bool {
+        self.carried.is_some()
+            || self.whole.as_ref().is_some_and(|whole| whole.len() >= ALONE)
+            || self.len() >= super::MAX_BATCH
     }
 
     /// The buffer to encode events into.
@@ -84,25 +104,30 @@ impl Batch {
         &mut self.buf
     }
 
-    /// Adds encoded bytes to the frame; false if they were empty.
+    /// Adds encoded bytes to the frame (or, when they are large and the frame holds others
+    /// already, to the next one); false if they were empty.
     pub(super) fn push_bytes(&mut self, bytes: Bytes) -> bool {
         if bytes.is_empty() {
             return false;
         }
         if self.whole.is_none() && self.buf.is_empty() {
             self.whole = Some(bytes);
-            return true;
+        } else if bytes.len() >= ALONE {
+            self.carried = Some(bytes);
+        } else {
+            self.buf_with_room(bytes.len()).extend_from_slice(&bytes);
         }
-        self.buf_with_room(bytes.len()).extend_from_slice(&bytes);
         true
     }
 
-    pub(super) fn into_frame(self) -> Option<Bytes> {
-        match self.whole {
+    /// The frame, and the chunk that starts the next one.
+    pub(super) fn into_frame(self) -> (Option<Bytes>, Option<Bytes>) {
+        let frame = match self.whole {
             Some(whole) => Some(whole),
             None if self.buf.is_empty() => None,
             None => Some(self.buf.freeze()),
-        }
+        };
+        (frame, self.carried)
     }
 }
 
@@ -124,8 +149,8 @@ impl http_body::Body for SseBody {
         }
         // Everything that is ready now goes into one frame; nothing waits for more.
         let mut batch = Batch {
-            whole: this.opening.take(),
-            buf: BytesMut::new(),
+            whole: this.next.take(),
+            ..Batch::default()
         };
         let stop = this.frames.as_mut().fill(cx, &mut batch);
         let empty = batch.len() == 0;
@@ -147,7 +172,11 @@ impl http_body::Body for SseBody {
             }
             Stop::Error(error) => *this.ended = Some(Some(error)),
         }
-        if let Some(frame) = batch.into_frame() {
+        // A chunk is carried only when the source stopped for it (`Stop::Full`), never together
+        // with its end, so `next` is always sent before `ended`.
+        let (frame, carried) = batch.into_frame();
+        *this.next = carried;
+        if let Some(frame) = frame {
             if let Some(interval) = *this.interval {
                 *this.next_keep_alive = Some(Instant::now() + interval);
             }

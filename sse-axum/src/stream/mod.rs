@@ -3,9 +3,11 @@
 //!
 //! The response body only passes on ready-made [`Bytes`]: each [`Event`] is encoded exactly once
 //! as it leaves the user's stream or the channel, and every frame is handed to hyper as soon as
-//! it exists, so it reaches the socket without waiting for more. Events that are ready together
-//! are written into one frame (up to [`MAX_BATCH`] bytes): a burst costs one buffer and one
-//! chunk of the HTTP body instead of one per event, and nothing ever waits for a batch to fill.
+//! it exists, so it reaches the socket without waiting for more. Small events that are ready
+//! together are written into one frame (up to [`MAX_BATCH`] bytes): a burst costs one buffer
+//! and one chunk of the HTTP body instead of one per event, and nothing ever waits for a batch
+//! to fill. A large event (2 KiB or more) is a frame of its own, in the buffer the event was
+//! built in: it is never copied on its way to hyper.
 
 mod body;
 mod channel;
@@ -78,7 +80,7 @@ fn fill_from<S: Stream>(
     mut push: impl FnMut(&mut Batch, S::Item) -> Result<bool, BoxError>,
 ) -> Stop {
     let mut skipped = 0;
-    while batch.len() < MAX_BATCH {
+    while !batch.is_full() {
         match items.as_mut().poll_next(cx) {
             Poll::Ready(Some(item)) => match push(batch, item) {
                 Ok(true) => {}
@@ -145,7 +147,12 @@ where
 {
     fn fill(self: Pin<&mut Self>, cx: &mut Context<'_>, batch: &mut Batch) -> Stop {
         fill_from(self.project().items, cx, batch, |batch, item| {
-            Ok(item.into_event()?.encode_into(batch.events_buf()))
+            // A large event leaves in the buffer it was built in; small ones are written into
+            // the frame being built.
+            match item.into_event()?.into_wire(body::ALONE) {
+                Ok(wire) => Ok(batch.push_bytes(wire)),
+                Err(event) => Ok(event.encode_into(batch.events_buf())),
+            }
         })
     }
 }
@@ -436,6 +443,67 @@ mod tests {
             assert!((MAX_BATCH..MAX_BATCH + event_len).contains(&frame.len()));
         }
         assert!(body.is_end_stream());
+    }
+
+    #[test]
+    fn large_events_are_frames_of_their_own_and_small_ones_share_frames() {
+        let line = "x".repeat(body::ALONE);
+        let lines = format!("{line}\n{line}");
+        let items = [
+            Event::new().data("a"),
+            Event::new().data(&line),
+            Event::new().data("b"),
+            Event::new().data("c"),
+            Event::new().id(7_u64).data(&lines),
+            Event::new().data("d"),
+        ];
+        let expected: Vec<Bytes> = items.iter().map(Event::to_bytes).collect();
+        let mut body = body(SseStream::new(stream::iter(items)));
+        let mut frames = Vec::new();
+        while let Poll::Ready(Some(frame)) = poll(&mut body, Waker::noop()) {
+            frames.push(frame.unwrap());
+        }
+        let joined = |range: std::ops::Range<usize>| expected[range].concat();
+        assert_eq!(
+            frames,
+            [
+                expected[0].clone(),
+                expected[1].clone(),
+                Bytes::from(joined(2..4)),
+                expected[4].clone(),
+                expected[5].clone(),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_large_encoded_frame_is_passed_on_without_a_copy_after_small_ones() {
+        let big = Event::new().data("y".repeat(body::ALONE)).to_bytes();
+        let (tx, rx) = mpsc::channel(8);
+        for frame in [
+            Bytes::from("data: a\n\n"),
+            Bytes::from("data: b\n\n"),
+            big.clone(),
+            Bytes::from("data: c\n\n"),
+        ] {
+            tx.try_send(frame).unwrap();
+        }
+        drop(tx);
+        let mut body = body(SseStream::from_frames(ReceiverStream::new(rx)));
+        let waker = Waker::noop();
+        assert_eq!(
+            poll(&mut body, waker),
+            Poll::Ready(Some(Ok(Bytes::from("data: a\n\ndata: b\n\n"))))
+        );
+        let Poll::Ready(Some(Ok(frame))) = poll(&mut body, waker) else {
+            panic!("no frame");
+        };
+        assert_eq!(frame.as_ptr(), big.as_ptr());
+        assert_eq!(
+            poll(&mut body, waker),
+            Poll::Ready(Some(Ok(Bytes::from("data: c\n\n"))))
+        );
+        assert_eq!(poll(&mut body, waker), Poll::Ready(None));
     }
 
     #[test]
