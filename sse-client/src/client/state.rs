@@ -2,14 +2,16 @@
 //! the open connection through the parser, and decides after each end what comes next.
 
 use std::hash::{BuildHasher, RandomState};
+use std::future::Future as _;
 use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use bytes::Bytes;
-use futures_util::{Stream, StreamExt};
+use futures_util::Stream;
 use reqwest::{Method, StatusCode};
-use tokio::time::{Instant, sleep, timeout};
+use tokio::time::{Instant, Sleep, sleep, sleep_until, timeout};
 
 use super::Config;
 use super::policy::{Reconnect, Verdict};
@@ -33,6 +35,42 @@ struct Connection {
     body: Pin<Box<dyn Stream<Item = reqwest::Result<Bytes>> + Send>>,
     chunk: Bytes,
     pos: usize,
+    idle: Option<IdleTimer>,
+}
+
+/// The idle timeout of an open connection. Each chunk only moves `deadline` on; the timer is
+/// re-armed when it fires early, so a chunk costs a clock read, not a timer registration.
+struct IdleTimer {
+    timeout: Duration,
+    deadline: Instant,
+    timer: Pin<Box<Sleep>>,
+}
+
+impl IdleTimer {
+    fn new(timeout: Duration) -> Self {
+        let deadline = Instant::now() + timeout;
+        Self {
+            timeout,
+            deadline,
+            timer: Box::pin(sleep_until(deadline)),
+        }
+    }
+
+    fn touch(&mut self) {
+        self.deadline = Instant::now() + self.timeout;
+    }
+
+    /// Whether the connection has been idle for the whole timeout.
+    fn poll_expired(&mut self, cx: &mut Context<'_>) -> bool {
+        while self.timer.as_mut().poll(cx).is_ready() {
+            if Instant::now() >= self.deadline {
+                return true;
+            }
+            let deadline = self.deadline;
+            self.timer.as_mut().reset(deadline);
+        }
+        false
+    }
 }
 
 /// The reconnect state machine of one subscription.
@@ -57,10 +95,14 @@ pub(crate) struct State {
     done: bool,
 }
 
-/// What reading the open connection gave.
-enum Read {
-    Chunk(Bytes),
-    Ended(DisconnectReason),
+/// What [`State::poll_next`] gave.
+pub(crate) enum Next {
+    /// An item from the open connection.
+    Item(Result<Item, Error>),
+    /// No connection is open: [`State::connect_next`] makes the next attempt.
+    Connect,
+    /// The subscription ended, cleanly or not.
+    Ended,
 }
 
 impl State {
@@ -86,22 +128,16 @@ impl State {
         }
     }
 
-    /// The next item of the subscription; `None` once it ended.
-    pub(crate) async fn next(&mut self) -> Option<Result<Item, Error>> {
+    /// The next item from the open connection. This is the path of every event, so it is a
+    /// plain poll: no future is made per event, and a chunk costs no timer registration.
+    /// Connecting (and waiting before it) is [`connect_next`](Self::connect_next)'s.
+    pub(crate) fn poll_next(&mut self, cx: &mut Context<'_>) -> Poll<Next> {
         loop {
             if self.done {
-                return None;
+                return Poll::Ready(Next::Ended);
             }
             let Some(conn) = &mut self.conn else {
-                let delay = self.delay.take().unwrap_or_default();
-                if !delay.is_zero() {
-                    sleep(delay).await;
-                }
-                if let Err(end) = self.connect(delay).await {
-                    self.done = true;
-                    return end.map(Err);
-                }
-                continue;
+                return Poll::Ready(Next::Connect);
             };
             let mut input = conn.chunk.get(conn.pos..).unwrap_or_default();
             let item = self.parser.next_item(&mut input);
@@ -110,45 +146,67 @@ impl State {
                 Some(Ok(Item::Event(event))) => {
                     if self.end_marker.as_mut().is_some_and(|ends| ends(&event)) {
                         self.end(DisconnectReason::EndMarker);
-                        return None;
+                        return Poll::Ready(Next::Ended);
                     }
                     self.backoff.delivered();
-                    return Some(Ok(Item::Event(event)));
+                    return Poll::Ready(Next::Item(Ok(Item::Event(event))));
                 }
                 Some(Ok(item)) => {
                     if let Item::Retry(retry) = item {
                         self.backoff.set_retry(retry);
                     }
-                    return Some(Ok(item));
+                    return Poll::Ready(Next::Item(Ok(item)));
                 }
                 Some(Err(error)) => {
                     self.end(DisconnectReason::EventTooLarge(error.clone()));
-                    return Some(Err(Error::EventTooLarge(error)));
+                    return Poll::Ready(Next::Item(Err(Error::EventTooLarge(error))));
                 }
                 None => {}
             }
-            let read = match self.config.idle_timeout {
-                Some(idle) => match timeout(idle, conn.body.next()).await {
-                    Ok(next) => Read::from(next),
-                    Err(_) => Read::Ended(DisconnectReason::IdleTimeout(idle)),
-                },
-                None => Read::from(conn.body.next().await),
-            };
-            match read {
-                Read::Chunk(chunk) => {
+            let reason = match conn.body.as_mut().poll_next(cx) {
+                Poll::Ready(Some(Ok(chunk))) => {
                     conn.chunk = chunk;
                     conn.pos = 0;
-                }
-                Read::Ended(reason) => {
-                    self.conn = None;
-                    self.parser.finish();
-                    if let Err(end) = self.after_end(reason, None, true) {
-                        self.done = true;
-                        return end.map(Err);
+                    if let Some(idle) = &mut conn.idle {
+                        idle.touch();
                     }
+                    continue;
+                }
+                Poll::Ready(Some(Err(error))) => DisconnectReason::Network(error),
+                Poll::Ready(None) => DisconnectReason::EndOfStream,
+                Poll::Pending => {
+                    let Some(idle) = conn.idle.as_mut() else {
+                        return Poll::Pending;
+                    };
+                    if !idle.poll_expired(cx) {
+                        return Poll::Pending;
+                    }
+                    DisconnectReason::IdleTimeout(idle.timeout)
+                }
+            };
+            self.conn = None;
+            self.parser.finish();
+            if let Err(end) = self.after_end(reason, None, true) {
+                self.done = true;
+                if let Some(error) = end {
+                    return Poll::Ready(Next::Item(Err(error)));
                 }
             }
         }
+    }
+
+    /// Waits for the delay the last end scheduled and makes the next attempt. `Err` when the
+    /// subscription ends: cleanly (`None`) or with the error to yield.
+    pub(crate) async fn connect_next(&mut self) -> Result<(), Option<Error>> {
+        let delay = self.delay.take().unwrap_or_default();
+        if !delay.is_zero() {
+            sleep(delay).await;
+        }
+        let flow = self.connect(delay).await;
+        if flow.is_err() {
+            self.done = true;
+        }
+        flow
     }
 
     /// Ends the subscription on the open connection.
@@ -221,6 +279,7 @@ impl State {
             body: Box::pin(response.bytes_stream()),
             chunk: Bytes::new(),
             pos: 0,
+            idle: self.config.idle_timeout.map(IdleTimer::new),
         });
         Ok(())
     }
@@ -300,16 +359,6 @@ impl Drop for State {
     fn drop(&mut self) {
         if self.conn.take().is_some() {
             self.notify_disconnect(DisconnectReason::Cancelled, None);
-        }
-    }
-}
-
-impl From<Option<reqwest::Result<Bytes>>> for Read {
-    fn from(next: Option<reqwest::Result<Bytes>>) -> Self {
-        match next {
-            Some(Ok(chunk)) => Self::Chunk(chunk),
-            Some(Err(error)) => Self::Ended(DisconnectReason::Network(error)),
-            None => Self::Ended(DisconnectReason::EndOfStream),
         }
     }
 }

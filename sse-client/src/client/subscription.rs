@@ -2,17 +2,20 @@
 //! options that can still be set on them before the first poll.
 
 use std::fmt;
+use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-use futures_util::{Stream, stream};
+use futures_util::Stream;
 use tokio_util::sync::{CancellationToken, WaitForCancellationFutureOwned};
 
 use super::Reconnect;
-use super::state::State;
+use super::state::{Next, State};
 use crate::{Error, Event, Item};
 
-type BoxStream = Pin<Box<dyn Stream<Item = Result<Item, Error>> + Send>>;
+/// The next attempt, which owns the state while it runs and gives it back.
+type Connecting =
+    Pin<Box<dyn Future<Output = (Box<State>, Result<(), Option<Error>>)> + Send>>;
 
 /// Where a subscription is in its life.
 enum Stage {
@@ -20,7 +23,10 @@ enum Stage {
     Ready(Box<State>),
     /// It could not start: the error is its only item.
     Failed(Error),
-    Running(BoxStream),
+    /// Reading the open connection (polled directly, event by event).
+    Open(Box<State>),
+    /// Waiting before an attempt, or making it.
+    Connecting(Connecting),
     Ended,
 }
 
@@ -47,7 +53,8 @@ impl fmt::Debug for Subscription {
         let stage = match self.stage {
             Stage::Ready(_) => "ready",
             Stage::Failed(_) => "failed",
-            Stage::Running(_) => "running",
+            Stage::Open(_) => "open",
+            Stage::Connecting(_) => "connecting",
             Stage::Ended => "ended",
         };
         f.debug_struct("Subscription")
@@ -157,30 +164,47 @@ impl Subscription {
             // Dropping the state closes the connection.
             self.stage = Stage::Ended;
         }
-        if matches!(self.stage, Stage::Ready(_) | Stage::Failed(_)) {
+        loop {
+            match &mut self.stage {
+                Stage::Open(state) => match std::task::ready!(state.poll_next(cx)) {
+                    Next::Item(item) => return Poll::Ready(Some(item)),
+                    Next::Connect => {}
+                    Next::Ended => {
+                        self.stage = Stage::Ended;
+                        return Poll::Ready(None);
+                    }
+                },
+                Stage::Connecting(attempt) => {
+                    let (state, flow) = std::task::ready!(attempt.as_mut().poll(cx));
+                    match flow {
+                        Ok(()) => self.stage = Stage::Open(state),
+                        Err(end) => {
+                            self.stage = Stage::Ended;
+                            return Poll::Ready(end.map(Err));
+                        }
+                    }
+                    continue;
+                }
+                Stage::Ready(_) | Stage::Failed(_) | Stage::Ended => {}
+            }
+            // From here on the options are fixed.
             match std::mem::replace(&mut self.stage, Stage::Ended) {
-                Stage::Ready(state) => self.stage = Stage::Running(run(state)),
+                Stage::Ready(state) | Stage::Open(state) => {
+                    self.stage = Stage::Connecting(connect(state));
+                }
                 Stage::Failed(error) => return Poll::Ready(Some(Err(error))),
-                Stage::Running(_) | Stage::Ended => {}
+                Stage::Connecting(_) | Stage::Ended => return Poll::Ready(None),
             }
         }
-        let Stage::Running(inner) = &mut self.stage else {
-            return Poll::Ready(None);
-        };
-        let item = std::task::ready!(inner.as_mut().poll_next(cx));
-        if item.is_none() {
-            self.stage = Stage::Ended;
-        }
-        Poll::Ready(item)
     }
 }
 
-/// The state machine as a stream: its options are fixed from here on.
-fn run(state: Box<State>) -> BoxStream {
-    Box::pin(stream::unfold(state, |mut state| async move {
-        let item = state.next().await?;
-        Some((item, state))
-    }))
+/// The next attempt of `state`.
+fn connect(mut state: Box<State>) -> Connecting {
+    Box::pin(async move {
+        let flow = state.connect_next().await;
+        (state, flow)
+    })
 }
 
 impl Stream for Subscription {
