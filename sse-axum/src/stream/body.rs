@@ -83,7 +83,10 @@ impl Batch {
     #[inline]
     pub(super) fn is_full(&self) -> bool {
         self.carried.is_some()
-            || self.whole.as_ref().is_some_and(|whole| whole.len() >= ALONE)
+            || self
+                .whole
+                .as_ref()
+                .is_some_and(|whole| whole.len() >= ALONE)
             || self.len() >= super::MAX_BATCH
     }
 

@@ -1,8 +1,8 @@
 //! [`State`]: the reconnect state machine of one subscription. It makes the attempts, reads
 //! the open connection through the parser, and decides after each end what comes next.
 
-use std::hash::{BuildHasher, RandomState};
 use std::future::Future as _;
+use std::hash::{BuildHasher, RandomState};
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};

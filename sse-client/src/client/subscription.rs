@@ -14,8 +14,7 @@ use super::state::{Next, State};
 use crate::{Error, Event, Item};
 
 /// The next attempt, which owns the state while it runs and gives it back.
-type Connecting =
-    Pin<Box<dyn Future<Output = (Box<State>, Result<(), Option<Error>>)> + Send>>;
+type Connecting = Pin<Box<dyn Future<Output = (Box<State>, Result<(), Option<Error>>)> + Send>>;
 
 /// Where a subscription is in its life.
 enum Stage {
