@@ -11,6 +11,8 @@
 //! - `/chat/broadcast` and `/chat/direct` send as the ticket's user (a `from` that names
 //!   someone else is 403), so direct messages reach only their addressee, who alone can read
 //!   `user:NAME`;
+//! - `/chat/generate` and `/chat/generation/{id}` start and read the ticket's user's own
+//!   generations (see `generation.rs`);
 //! - every POST whose `Origin` is not this server's own is 403 (a cross-site form cannot post;
 //!   the `SameSite=Strict` cookie would not come with it either);
 //! - no ticket, or a forged or expired one, is 401.
@@ -151,6 +153,14 @@ impl Caller {
         Ok(ticket.subject().to_owned())
     }
 
+    /// The ticket's user; `None` in open mode.
+    pub(crate) fn subject(&self) -> Option<&str> {
+        match self {
+            Caller::Open => None,
+            Caller::Signed(ticket) => Some(ticket.subject()),
+        }
+    }
+
     /// Whether the caller may send to `topic` (always, in open mode).
     pub(crate) fn may_publish(&self, topic: &str) -> Result<(), Refusal> {
         match self {
@@ -270,6 +280,7 @@ pub(crate) async fn login(
     let mut claims = Claims::valid_for(name.as_str(), auth.ttl)
         .read(BROADCAST_TOPIC)
         .read(topic)
+        .read_prefix(crate::generation::owner_prefix(&name))
         .publish(BROADCAST_TOPIC)
         .publish_prefix("user:");
     if let Some(origin) = parts.headers.get(ORIGIN).and_then(|o| o.to_str().ok()) {

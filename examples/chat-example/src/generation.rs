@@ -4,6 +4,11 @@
 //! /chat/generation/{id}` streams it from the start, or, after a reload, from the
 //! `Last-Event-ID` on, on any instance sharing the hub. After the end a reconnect gets `204 No
 //! Content`, which stops `EventSource`.
+//!
+//! With `--auth` both routes need a ticket and a generation belongs to whoever started it: its
+//! topic is `gen:<owner>:<id>` (the owner's name hex-encoded, so that no name is a prefix of
+//! another's), the ticket reads that prefix only, and the stream ends when the ticket expires,
+//! like `/chat/sse`. Another user asking for the same id reads their own (empty) topic.
 
 use std::hash::{BuildHasher as _, RandomState};
 use std::sync::Arc;
@@ -15,6 +20,7 @@ use serde::Deserialize;
 use sse_axum::hub::{Hub, HubError, Subscribe, Subscription};
 use sse_axum::{Event, EventType, LastEventId};
 
+use super::auth::Caller;
 use super::{AppState, Refusal};
 
 /// The topic prefix of generations (kept an hour, see `hub_builder`).
@@ -34,6 +40,7 @@ pub(super) struct Prompt {
 /// `POST /chat/generate?prompt=TEXT`: `202 Accepted` with `{"id": ..., "stream": ...}`.
 pub(super) async fn start(
     State(state): State<Arc<AppState>>,
+    caller: Caller,
     Query(Prompt { prompt }): Query<Prompt>,
 ) -> Result<impl axum::response::IntoResponse, Refusal> {
     let prompt = prompt.filter(|p| !p.trim().is_empty()).ok_or_else(|| {
@@ -52,12 +59,7 @@ pub(super) async fn start(
     let hub = state.hub.clone();
     let interval = state.config.token_interval;
     // Detached: the answer goes on whether or not anyone is reading it.
-    tokio::spawn(generate(
-        hub,
-        format!("{GENERATION_PREFIX}{id}"),
-        prompt,
-        interval,
-    ));
+    tokio::spawn(generate(hub, topic(&caller, &id), prompt, interval));
     let stream = format!("/chat/generation/{id}");
     let body = serde_json::json!({ "id": id, "stream": stream }).to_string();
     Ok((
@@ -90,17 +92,38 @@ async fn generate(hub: Hub, topic: String, prompt: String, interval: Duration) {
 /// the end; `204` once it is over.
 pub(super) async fn stream(
     State(state): State<Arc<AppState>>,
+    caller: Caller,
     Path(id): Path<String>,
     last_event_id: Option<LastEventId>,
-) -> Result<Subscription, GenerationError> {
+) -> Result<axum::response::Response, GenerationError> {
     let valid = !id.is_empty() && id.len() <= 32 && id.bytes().all(|b| b.is_ascii_hexdigit());
     if !valid {
         return Err(GenerationError::BadId);
     }
-    let request = Subscribe::new([format!("{GENERATION_PREFIX}{id}")])
+    let request = Subscribe::new([topic(&caller, &id)])
         .with_history()
         .last_event_id(last_event_id);
-    Ok(state.hub.subscribe(request).await?)
+    let subscription: Subscription = state.hub.subscribe(request).await?;
+    Ok(caller.respond(subscription))
+}
+
+/// The topic of generation `id` started or read by `caller`.
+fn topic(caller: &Caller, id: &str) -> String {
+    match caller.subject() {
+        None => format!("{GENERATION_PREFIX}{id}"),
+        Some(owner) => format!("{}{id}", owner_prefix(owner)),
+    }
+}
+
+/// The prefix of the topics of `owner`'s generations (with `--auth`), which their ticket reads.
+pub(super) fn owner_prefix(owner: &str) -> String {
+    use std::fmt::Write as _;
+    let mut prefix = String::from(GENERATION_PREFIX);
+    for byte in owner.bytes() {
+        let _ = write!(prefix, "{byte:02x}");
+    }
+    prefix.push(':');
+    prefix
 }
 
 /// Why a generation stream was refused.

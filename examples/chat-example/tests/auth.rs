@@ -422,3 +422,52 @@ async fn auth_flags_are_checked_and_the_key_never_shows_in_help() {
         "the key leaked into --help:\n{text}"
     );
 }
+
+#[tokio::test]
+async fn a_generation_is_read_only_by_whoever_started_it() {
+    let server = chat(&["--auth"], &[]).await;
+    let (addr, host) = (server.addr(), server.addr().to_string());
+
+    // No ticket: 401, to start one and to read one.
+    for request_text in [
+        post("/chat/generate?prompt=hi", &host),
+        get("/chat/generation/0123456789abcdef", &host),
+    ] {
+        let answer = exchange(addr, &request_text).await;
+        assert_answer(&answer, 401, "missing ticket");
+    }
+
+    let alice = ticket_for(addr, "alice").await;
+    let mallory = ticket_for(addr, "mallory").await;
+    let answer = post_as(addr, &alice, "/chat/generate?prompt=secret%20plans", None).await;
+    assert_eq!(status_of(&answer), Some(202), "{answer}");
+    let started: serde_json::Value = serde_json::from_str(body_of(&answer)).unwrap();
+    let stream = started["stream"].as_str().unwrap().to_owned();
+
+    // Mallory asks for the same id with her ticket: she gets her own topic, which nothing
+    // is published to.
+    let mut on_mallory = OpenStream::open(addr, &format!("{stream}?ticket={mallory}"), &host).await;
+    assert!(
+        on_mallory.head.starts_with("HTTP/1.1 200 "),
+        "{}",
+        on_mallory.head
+    );
+    // Alice reads her answer to its end.
+    let mut on_alice = OpenStream::open(addr, &format!("{stream}?ticket={alice}"), &host).await;
+    assert!(
+        on_alice.head.starts_with("HTTP/1.1 200 "),
+        "{}",
+        on_alice.head
+    );
+    let answer = on_alice.read_until(|t| t.contains("[DONE]")).await;
+    assert!(answer.contains("event: token"), "{answer}");
+    assert!(answer.contains("secret "), "{answer}");
+    // Every token was published before the end: any that went to Mallory's stream would
+    // be there by now.
+    let leaked = tokio::time::timeout(
+        Duration::from_millis(300),
+        on_mallory.read_until(|t| t.contains("event: token") || t.contains("[DONE]")),
+    )
+    .await;
+    assert!(leaked.is_err(), "mallory read {leaked:?}");
+}
