@@ -103,10 +103,11 @@ async fn read_events(
     loop {
         let now = unix_nanos();
         let mut start = 0;
+        let mut next_seq = 0;
         for end in memchr::memchr_iter(b'\n', &buf[..len]) {
             if let Some((seq, sent)) = parse_data_line(&buf[start..end]) {
                 samples.push((seq, now.saturating_sub(sent)));
-                state.next_seq.fetch_max(seq + 1, Ordering::AcqRel);
+                next_seq = next_seq.max(seq + 1);
             }
             start = end + 1;
         }
@@ -116,6 +117,10 @@ async fn read_events(
                 .lock()
                 .unwrap_or_else(PoisonError::into_inner)
                 .append(&mut samples);
+            // Only once the samples are stored: a waiter that sees the event reached then
+            // finds its sample (raising it per line let `collect` run in between and count
+            // a delivered event as missed).
+            state.next_seq.fetch_max(next_seq, Ordering::AcqRel);
         }
         buf.copy_within(start..len, 0);
         len -= start;
