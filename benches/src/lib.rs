@@ -16,7 +16,8 @@
 //!     corpus::crlf_mixed(16 * 1024),
 //! ] {
 //!     for chunk in [16 * 1024, 1500, 7] {
-//!         assert_eq!(parse::ours(&corpus.bytes, chunk), corpus.expected);
+//!         assert_eq!(parse::ours(&parse::bytes_chunks(&corpus.bytes, chunk)), corpus.expected);
+//!         assert_eq!(parse::ours_slices(&corpus.bytes, chunk), corpus.expected);
 //!         assert_eq!(parse::sse_core(&corpus.bytes, chunk), corpus.expected);
 //!         assert_eq!(parse::eventsource_stream(&corpus.bytes, chunk), corpus.expected);
 //!     }

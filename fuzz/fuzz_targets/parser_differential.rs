@@ -1,6 +1,7 @@
 //! Differential: `reqwest_sse_client::EventParser` on arbitrary bytes cut at arbitrary points must give
 //! the same events and retries, in the same order, as the reference parser on the whole input.
-//! A second run with a tiny size limit must not panic and must respect the limit.
+//! So must the parser fed the same chunks as `Bytes` (`next_item_shared`). A run with a tiny
+//! size limit must not panic and must respect the limit.
 #![no_main]
 
 use arbitrary::Arbitrary;
@@ -34,6 +35,24 @@ fuzz_target!(|input: Input| {
     let (expected, last_event_id) = reference_parse(&input.stream);
     assert_eq!(items, expected, "chunks: {chunks:?}");
     assert_eq!(parser.last_event_id(), last_event_id);
+
+    // The same chunks as `Bytes` (`next_item_shared`: events may share them): the same items.
+    let mut shared = EventParser::new();
+    let mut shared_items = Vec::new();
+    for chunk in &chunks {
+        let chunk = bytes::Bytes::copy_from_slice(chunk);
+        let mut rest = &chunk[..];
+        while let Some(item) = shared.next_item_shared(&chunk, &mut rest) {
+            match item {
+                Ok(item) => shared_items.push(from_client(item)),
+                Err(error) => panic!("no size error expected below 16 MiB: {error}"),
+            }
+        }
+        assert!(rest.is_empty(), "next_item_shared returned None with input left");
+    }
+    shared.finish();
+    assert_eq!(shared_items, expected, "Bytes chunks: {chunks:?}");
+    assert_eq!(shared.last_event_id(), last_event_id);
 
     // The same input with a limit of 8 bytes: errors are allowed, panics are not, and no
     // event may carry more data than the limit.

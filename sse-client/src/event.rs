@@ -2,12 +2,21 @@
 
 use std::fmt;
 
+use bytestring::ByteString;
+
 /// One event dispatched by the parser: its type, its data and the last event ID at dispatch.
 ///
 /// Events come out of [`EventParser`](crate::EventParser), [`EventStream`](crate::EventStream)
-/// and `Client::subscribe` (feature `client`). An event is one allocation: the data,
-/// the ID and the type are kept in one string (checked as UTF-8 once, at dispatch), so reading
-/// them costs nothing and [`into_data`](Event::into_data) does not copy.
+/// and `Client::subscribe` (feature `client`). Reading the parts costs nothing: they are
+/// checked as UTF-8 once, at dispatch. Two layouts, chosen by the parser:
+///
+/// - the data, the ID and the type in one string (one allocation), for events whose data was
+///   copied: several `data` lines, or a line cut by a chunk boundary;
+/// - the data as a view of the chunk it arrived in (no allocation, no copy), for the usual
+///   one-line event without a type or an ID, parsed from [`Bytes`](bytes::Bytes) chunks
+///   ([`EventParser::next_item_shared`](crate::EventParser::next_item_shared), which
+///   `EventStream` and `Client` use). Such an event keeps that chunk's memory alive while it
+///   lives: to keep many events for long, keep their [`into_data`](Event::into_data).
 ///
 /// ```
 /// use reqwest_sse_client::Event;
@@ -19,14 +28,28 @@ use std::fmt;
 /// // Without an `event:` field the type is "message".
 /// assert_eq!(Event::new("x").event_type(), "message");
 /// ```
-#[derive(Clone, Default)]
+#[derive(Clone)]
 pub struct Event {
-    /// The data, then the last event ID, then the event type (empty: `message`).
-    text: String,
-    /// Where the data ends and the ID starts in `text`.
-    data_end: usize,
-    /// Where the ID ends and the type starts in `text`.
-    id_end: usize,
+    repr: Repr,
+}
+
+#[derive(Clone)]
+enum Repr {
+    /// The data, then the last event ID, then the event type (empty: `message`), in one
+    /// string; `data_end` and `id_end` are character boundaries in order.
+    Joined {
+        text: String,
+        data_end: usize,
+        id_end: usize,
+    },
+    /// Only data (type `message`, no last event ID), sharing the chunk it came from.
+    Shared(ByteString),
+}
+
+impl Default for Event {
+    fn default() -> Self {
+        Self::new(String::new())
+    }
 }
 
 impl Event {
@@ -35,52 +58,69 @@ impl Event {
     pub fn new(data: impl Into<String>) -> Self {
         let text = data.into();
         let data_end = text.len();
-        Self {
-            text,
-            data_end,
-            id_end: data_end,
-        }
+        Self::from_parts(text, data_end, data_end)
     }
 
     /// An event from `text` holding the data, the ID and the type, one after the other; the
     /// caller guarantees that `data_end` and `id_end` are character boundaries in order.
     pub(crate) fn from_parts(text: String, data_end: usize, id_end: usize) -> Self {
         Self {
-            text,
-            data_end,
-            id_end,
+            repr: Repr::Joined {
+                text,
+                data_end,
+                id_end,
+            },
+        }
+    }
+
+    /// An event of type `message` without a last event ID, whose data shares memory.
+    pub(crate) fn shared(data: ByteString) -> Self {
+        Self {
+            repr: Repr::Shared(data),
         }
     }
 
     /// Sets the event type (an empty type means `message`).
     #[must_use]
-    pub fn with_type(mut self, event_type: &str) -> Self {
-        if self.text.is_char_boundary(self.id_end) {
-            self.text.truncate(self.id_end);
-        }
-        self.text.push_str(event_type);
-        self
+    pub fn with_type(self, event_type: &str) -> Self {
+        let data_end = self.data().len();
+        let id_end = data_end + self.last_event_id().len();
+        let mut text = match self.repr {
+            Repr::Joined { mut text, .. } => {
+                if text.is_char_boundary(id_end) {
+                    text.truncate(id_end);
+                }
+                text
+            }
+            Repr::Shared(data) => {
+                let mut text = String::with_capacity(data_end + event_type.len());
+                text.push_str(&data);
+                text
+            }
+        };
+        text.push_str(event_type);
+        Self::from_parts(text, data_end, id_end)
     }
 
     /// Sets the last event ID.
     #[must_use]
     pub fn with_last_event_id(self, id: &str) -> Self {
-        let event_type = self.part(self.id_end..);
-        let mut text = String::with_capacity(self.data_end + id.len() + event_type.len());
-        text.push_str(self.data());
+        let event_type = self.part_type();
+        let data = self.data();
+        let mut text = String::with_capacity(data.len() + id.len() + event_type.len());
+        text.push_str(data);
         text.push_str(id);
         text.push_str(event_type);
-        Self {
-            data_end: self.data_end,
-            id_end: self.data_end + id.len(),
-            text,
-        }
+        Self::from_parts(text, data.len(), data.len() + id.len())
     }
 
-    /// One part of `text`; the bounds are always character boundaries (see `from_parts`).
+    /// The type as given (empty when none was).
     #[inline]
-    fn part(&self, range: impl std::slice::SliceIndex<str, Output = str>) -> &str {
-        self.text.get(range).unwrap_or_default()
+    fn part_type(&self) -> &str {
+        match &self.repr {
+            Repr::Joined { text, id_end, .. } => text.get(*id_end..).unwrap_or_default(),
+            Repr::Shared(_) => "",
+        }
     }
 
     /// The event type: the value of the last `event` field, or `"message"` when there was none
@@ -88,7 +128,7 @@ impl Event {
     #[must_use]
     #[inline]
     pub fn event_type(&self) -> &str {
-        match self.part(self.id_end..) {
+        match self.part_type() {
             "" => "message",
             event_type => event_type,
         }
@@ -98,17 +138,28 @@ impl Event {
     #[must_use]
     #[inline]
     pub fn data(&self) -> &str {
-        self.part(..self.data_end)
+        match &self.repr {
+            Repr::Joined { text, data_end, .. } => text.get(..*data_end).unwrap_or_default(),
+            Repr::Shared(data) => data,
+        }
     }
 
-    /// Takes the data out of the event without copying it.
+    /// Takes the data out of the event: without copying it when the event owns it alone,
+    /// with one copy when it shares a chunk (see the [type's documentation](Event)).
     #[must_use]
     #[inline]
-    pub fn into_data(mut self) -> String {
-        if self.text.is_char_boundary(self.data_end) {
-            self.text.truncate(self.data_end);
+    pub fn into_data(self) -> String {
+        match self.repr {
+            Repr::Joined {
+                mut text, data_end, ..
+            } => {
+                if text.is_char_boundary(data_end) {
+                    text.truncate(data_end);
+                }
+                text
+            }
+            Repr::Shared(data) => String::from(data),
         }
-        self.text
     }
 
     /// The stream's last event ID when this event was dispatched (`""` when none was set).
@@ -118,7 +169,14 @@ impl Event {
     #[must_use]
     #[inline]
     pub fn last_event_id(&self) -> &str {
-        self.part(self.data_end..self.id_end)
+        match &self.repr {
+            Repr::Joined {
+                text,
+                data_end,
+                id_end,
+            } => text.get(*data_end..*id_end).unwrap_or_default(),
+            Repr::Shared(_) => "",
+        }
     }
 
     /// Decodes the data as JSON.

@@ -2,17 +2,23 @@
 
 use std::error::Error as StdError;
 use std::fmt;
+use std::marker::PhantomData;
 use std::pin::Pin;
 use std::task::{Context, Poll, ready};
 
+use bytes::Bytes;
 use futures_util::Stream;
 use pin_project_lite::pin_project;
 
 use crate::parser::{EventParser, Item, ParseError};
 
 pin_project! {
-    /// Turns a stream of byte chunks (`Result<B, E>` with `B: AsRef<[u8]>`, such as
+    /// Turns a stream of byte chunks (`Result<B, E>` with `B: Into<Bytes>`, such as
     /// `reqwest::Response::bytes_stream()`) into a stream of parsed [`Item`]s.
+    ///
+    /// The chunks are taken as [`Bytes`] (without a copy for `Bytes`, `Vec<u8>`, `String` and
+    /// `&'static` slices), so that the usual one-line event shares its chunk instead of
+    /// copying its data (see [`EventParser::next_item_shared`]).
     ///
     /// The shape of `eventsource-stream`'s stream, with the spec-exact [`EventParser`]
     /// underneath; it yields [`Item`]s (events, `retry` changes, and comments when the parser
@@ -40,9 +46,11 @@ pin_project! {
         #[pin]
         inner: S,
         parser: EventParser,
-        chunk: Option<B>,
+        // The current chunk, parsed up to `pos`.
+        chunk: Bytes,
         pos: usize,
         done: bool,
+        chunks: PhantomData<fn() -> B>,
     }
 }
 
@@ -60,9 +68,10 @@ impl<S, B> EventStream<S, B> {
         Self {
             inner,
             parser,
-            chunk: None,
+            chunk: Bytes::new(),
             pos: 0,
             done: false,
+            chunks: PhantomData,
         }
     }
 
@@ -97,29 +106,29 @@ impl<S: fmt::Debug, B> fmt::Debug for EventStream<S, B> {
 impl<S, B, E> Stream for EventStream<S, B>
 where
     S: Stream<Item = Result<B, E>>,
-    B: AsRef<[u8]>,
+    B: Into<Bytes>,
 {
     type Item = Result<Item, EventStreamError<E>>;
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         let mut this = self.project();
         loop {
-            if let Some(chunk) = this.chunk.as_ref() {
-                let bytes = chunk.as_ref();
-                let mut input = bytes.get(*this.pos..).unwrap_or_default();
-                let item = this.parser.next_item(&mut input);
-                *this.pos = bytes.len() - input.len();
+            let mut input = this.chunk.get(*this.pos..).unwrap_or_default();
+            if !input.is_empty() {
+                let item = this.parser.next_item_shared(this.chunk, &mut input);
+                *this.pos = this.chunk.len() - input.len();
                 if let Some(item) = item {
                     return Poll::Ready(Some(item.map_err(EventStreamError::Parse)));
                 }
-                *this.chunk = None;
-                *this.pos = 0;
             }
             if *this.done {
                 return Poll::Ready(None);
             }
             match ready!(this.inner.as_mut().poll_next(cx)) {
-                Some(Ok(chunk)) => *this.chunk = Some(chunk),
+                Some(Ok(chunk)) => {
+                    *this.chunk = chunk.into();
+                    *this.pos = 0;
+                }
                 Some(Err(error)) => {
                     return Poll::Ready(Some(Err(EventStreamError::Transport(error))));
                 }

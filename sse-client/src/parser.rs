@@ -35,6 +35,9 @@
 //! - an event is one string: data, ID and type side by side in one allocation (the data
 //!   buffer, allocated at the previous event's size with room for the rest), checked as UTF-8
 //!   once at dispatch; the lossy path only runs on invalid input;
+//! - fed [`Bytes`] chunks ([`EventParser::next_item_shared`]), an event of one data line read
+//!   whole from the chunk, with no type and no ID (the shape of most LLM streams), is a view
+//!   of the chunk: one reference count instead of an allocation and a copy;
 //! - a tiny chunk (up to 16 bytes) with no byte below 0x0E, so no line ending, is appended to
 //!   the line under way (straight into the data buffer for a data line) without entering the
 //!   line machinery: at 7-byte chunks most calls end there.
@@ -53,6 +56,8 @@ use std::error::Error as StdError;
 use std::fmt;
 use std::time::Duration;
 
+use bytes::Bytes;
+use bytestring::ByteString;
 use memchr::memchr;
 
 use crate::Event;
@@ -186,6 +191,11 @@ pub struct EventParser {
     /// The data buffer, raw bytes of the lines joined with LF (without the trailing LF of the
     /// spec); decoded once, at dispatch.
     data: Vec<u8>,
+    /// The data when it is one line read whole from a [`Bytes`] chunk: a view of the chunk,
+    /// checked as UTF-8, instead of a copy in `data` (see [`Source`]).
+    data_span: Option<ByteString>,
+    /// The last [`Bytes`] chunk an event shared, checked as UTF-8.
+    chunk_text: Option<ChunkText>,
     /// Whether a `data` field was seen (the spec's "data buffer is not empty").
     data_field: DataField,
     /// The size of the last dispatched data, to size the next data buffer.
@@ -293,6 +303,8 @@ impl EventParser {
             skip: Skip::Off,
             partial: Partial::Line,
             data: Vec::new(),
+            data_span: None,
+            chunk_text: None,
             data_field: DataField::Absent,
             data_hint: 0,
             event_type: Vec::new(),
@@ -388,6 +400,8 @@ impl EventParser {
         self.skip = Skip::Off;
         self.partial = Partial::Line;
         self.data.clear();
+        self.data_span = None;
+        self.chunk_text = None;
         self.data_field = DataField::Absent;
         self.event_type.clear();
         self.new_id = NewId::Absent;
@@ -399,8 +413,56 @@ impl EventParser {
     ///
     /// Call it in a loop until it returns `None`, then give it the next chunk. Bytes left in
     /// `input` after an item are not buffered: pass them again.
+    ///
+    /// Events from this method own their data (see [`Event`]); with chunks that are
+    /// [`Bytes`], [`next_item_shared`](Self::next_item_shared) saves the copy.
     #[inline]
     pub fn next_item(&mut self, input: &mut &[u8]) -> Option<Result<Item, ParseError>> {
+        self.next_item_in(input, Copied)
+    }
+
+    /// [`next_item`](Self::next_item) for `input` that lies in a [`Bytes`] chunk (as
+    /// `reqwest` and `hyper` hand them out): the usual one-line event (no type, no ID) shares
+    /// `chunk` instead of copying its data (see [`Event`]). [`EventStream`](crate::EventStream)
+    /// and `Client` parse this way. Input that is not part of `chunk` is parsed all the same,
+    /// with copies.
+    ///
+    /// ```
+    /// use bytes::Bytes;
+    /// use reqwest_sse_client::{EventParser, Item};
+    ///
+    /// let mut parser = EventParser::new();
+    /// let chunk = Bytes::from_static(b"data: one\n\ndata: two\n");
+    /// let mut input = &chunk[..];
+    /// let Some(Ok(Item::Event(event))) = parser.next_item_shared(&chunk, &mut input) else {
+    ///     panic!("an event expected");
+    /// };
+    /// assert_eq!(event.data(), "one");
+    /// assert_eq!(input, b"data: two\n"); // the rest, for the next call
+    /// assert_eq!(parser.next_item_shared(&chunk, &mut input), None);
+    /// assert!(input.is_empty());
+    /// ```
+    #[inline]
+    pub fn next_item_shared(
+        &mut self,
+        chunk: &Bytes,
+        input: &mut &[u8],
+    ) -> Option<Result<Item, ParseError>> {
+        let item = self.next_item_in(input, Shared(chunk));
+        if item.is_none() {
+            // The input is used up: the parser keeps no hold on the chunk (its events may).
+            self.chunk_text = None;
+        }
+        item
+    }
+
+    /// The parser, reading from `input`, which is all or part of `source`.
+    #[inline(always)]
+    fn next_item_in<S: Source>(
+        &mut self,
+        input: &mut &[u8],
+        source: S,
+    ) -> Option<Result<Item, ParseError>> {
         // Tiny chunks mostly fall inside a line: no line ending, append, done. This path stays
         // small so that it can be inlined into the caller's loop.
         if input.len() <= TINY && !has_control_byte(input) {
@@ -422,16 +484,20 @@ impl EventParser {
                     return None;
                 }
             } else {
-                return self.next_item_lines(input);
+                return self.next_item_lines(input, source);
             }
             return self.buffer_partial_cold(std::mem::take(input)).map(Err);
         }
-        self.next_item_lines(input)
+        self.next_item_lines(input, source)
     }
 
     /// [`next_item`](Self::next_item) when there is a line ending to deal with.
     #[inline(never)]
-    fn next_item_lines(&mut self, input: &mut &[u8]) -> Option<Result<Item, ParseError>> {
+    fn next_item_lines<S: Source>(
+        &mut self,
+        input: &mut &[u8],
+        source: S,
+    ) -> Option<Result<Item, ParseError>> {
         if let StreamStart::Bom(matched) = self.start {
             self.skip_bom(input, matched);
         }
@@ -451,7 +517,7 @@ impl EventParser {
                 return self.buffer_partial(chunk).map(Err);
             };
             chunk = rest;
-            if let Some(item) = self.complete_line(line) {
+            if let Some(item) = self.complete_line(line, source) {
                 *input = chunk;
                 return Some(item);
             }
@@ -465,7 +531,7 @@ impl EventParser {
                 && let Some((value, rest)) = self.split_line_in::<DATA_LINE_BLOCKS>(value_and_rest)
             {
                 chunk = rest;
-                if let Err(error) = self.start_data_line(value) {
+                if let Err(error) = self.start_data_line(value, source) {
                     *input = chunk;
                     return Some(Err(error));
                 }
@@ -476,7 +542,7 @@ impl EventParser {
                 return self.buffer_partial(chunk).map(Err);
             };
             chunk = rest;
-            if let Some(item) = self.process_line(line) {
+            if let Some(item) = self.process_line(line, source) {
                 *input = chunk;
                 return Some(item);
             }
@@ -565,7 +631,7 @@ impl EventParser {
         if self.line.len() > DATA_PREFIX.len() && self.line.starts_with(DATA_PREFIX) {
             let mut line = std::mem::take(&mut self.line);
             let value = strip(&line[DATA_PREFIX.len()..]);
-            let result = self.start_data_line(value);
+            let result = self.start_data_line(value, Copied);
             line.clear();
             if line.capacity() <= KEEP_LINE_CAPACITY {
                 self.line = line;
@@ -592,8 +658,11 @@ impl EventParser {
 
     /// Starts the value of a `data` line (the spec's "append the value, then LF").
     #[inline(always)]
-    fn start_data_line(&mut self, value: &[u8]) -> Result<(), ParseError> {
+    fn start_data_line<S: Source>(&mut self, value: &[u8], source: S) -> Result<(), ParseError> {
         let has_data = self.data_field == DataField::Present;
+        if has_data && let Some(first) = self.data_span.take() {
+            self.unshare_data(&first);
+        }
         let added = value.len() + usize::from(has_data);
         if self.data.len() + added > self.max_event_size {
             return Err(self.overflow());
@@ -603,6 +672,13 @@ impl EventParser {
             self.data.extend_from_slice(value);
         } else {
             self.data_field = DataField::Present;
+            if S::SHARES
+                && self.plain_so_far()
+                && let Some(shared) = source.share(&mut self.chunk_text, value)
+            {
+                self.data_span = Some(shared);
+                return Ok(());
+            }
             if self.data.capacity() == 0 {
                 // Events of a stream tend to have similar sizes: one allocation of the
                 // previous event's size saves the regrowth (and copies) of multi-line data
@@ -615,8 +691,21 @@ impl EventParser {
         Ok(())
     }
 
+    /// A second data line: the first one, shared so far, is copied into the data buffer.
+    #[inline(never)]
+    fn unshare_data(&mut self, first: &str) {
+        if self.data.capacity() == 0 {
+            self.data = Vec::with_capacity(first.len().max(self.data_hint) + ID_ROOM);
+        }
+        self.data.extend_from_slice(first.as_bytes());
+    }
+
     /// A line ending was found; `tail` is the part of the line in the current chunk.
-    fn complete_line(&mut self, tail: &[u8]) -> Option<Result<Item, ParseError>> {
+    fn complete_line<S: Source>(
+        &mut self,
+        tail: &[u8],
+        source: S,
+    ) -> Option<Result<Item, ParseError>> {
         if self.skip != Skip::Off {
             if tail.is_empty() && self.skip == Skip::AtLineStart {
                 // The blank line that ends the discarded event.
@@ -636,14 +725,14 @@ impl EventParser {
             return None;
         }
         if self.line.is_empty() {
-            return self.process_line(tail);
+            return self.process_line(tail, source);
         }
         if self.line.len() + tail.len() > self.max_event_size {
             return Some(Err(self.overflow()));
         }
         let mut line = std::mem::take(&mut self.line);
         extend_small(&mut line, tail);
-        let item = self.process_line(&line);
+        let item = self.process_line(&line, Copied);
         line.clear();
         if line.capacity() <= KEEP_LINE_CAPACITY {
             self.line = line;
@@ -655,6 +744,7 @@ impl EventParser {
     fn overflow(&mut self) -> ParseError {
         self.release_line();
         self.data = Vec::new();
+        self.data_span = None;
         self.data_field = DataField::Absent;
         self.event_type.clear();
         self.skip = Skip::AtLineStart;
@@ -673,7 +763,11 @@ impl EventParser {
 
     /// Processes one complete line (without its line ending).
     #[inline(always)]
-    fn process_line(&mut self, line: &[u8]) -> Option<Result<Item, ParseError>> {
+    fn process_line<S: Source>(
+        &mut self,
+        line: &[u8],
+        source: S,
+    ) -> Option<Result<Item, ParseError>> {
         if line.is_empty() {
             return self.dispatch().map(Ok);
         }
@@ -682,7 +776,7 @@ impl EventParser {
         };
         match field {
             Field::Data => {
-                if let Err(error) = self.start_data_line(value) {
+                if let Err(error) = self.start_data_line(value, source) {
                     return Some(Err(error));
                 }
             }
@@ -726,6 +820,15 @@ impl EventParser {
             return None;
         }
         self.data_field = DataField::Absent;
+        if let Some(data) = self.data_span.take() {
+            if self.plain_so_far() {
+                self.data_hint = data.len();
+                self.apply_id();
+                return Some(Item::Event(Event::shared(data)));
+            }
+            // An `id` or `event` line after the data: the parts go together after all.
+            self.unshare_data(&data);
+        }
         self.data_hint = self.data.len();
         // The event is one string: data, ID, type. One allocation (the data buffer, sized with
         // room for the rest), one UTF-8 check for all three. Line endings are ASCII, so
@@ -770,12 +873,110 @@ impl EventParser {
         Some(Item::Event(event))
     }
 
+    /// Whether the event so far has neither a type nor a last event ID: its data alone is the
+    /// event, and can be a view of its chunk ([`Event`]'s shared layout).
+    #[inline(always)]
+    fn plain_so_far(&self) -> bool {
+        let id = match self.new_id {
+            NewId::Pending => &self.id_buffer[..],
+            NewId::Absent => self.last_event_id.as_bytes(),
+        };
+        id.is_empty() && self.event_type.is_empty()
+    }
+
     /// The spec's "set the last event ID string to the last event ID buffer".
+    #[inline(always)]
     fn apply_id(&mut self) {
         if self.new_id == NewId::Pending {
-            self.new_id = NewId::Absent;
-            self.last_event_id = String::from_utf8_lossy(&self.id_buffer).into_owned();
+            self.take_new_id();
         }
+    }
+
+    #[inline(never)]
+    fn take_new_id(&mut self) {
+        self.new_id = NewId::Absent;
+        match std::str::from_utf8(&self.id_buffer) {
+            Ok(id) => id.clone_into(&mut self.last_event_id),
+            Err(_) => {
+                self.last_event_id = String::from_utf8_lossy(&self.id_buffer).into_owned();
+            }
+        }
+    }
+}
+
+/// Where the parser reads from: a borrowed slice, whose parts are copied into events, or a
+/// [`Bytes`] chunk, whose parts events can share (one reference count, no copy).
+trait Source: Copy {
+    /// Whether [`share`](Self::share) can ever give something.
+    const SHARES: bool;
+
+    /// `part` (a subslice of the input) as a shared string, if this source can share it and
+    /// it is valid UTF-8; `text` is the parser's [`ChunkText`].
+    fn share(self, text: &mut Option<ChunkText>, part: &[u8]) -> Option<ByteString>;
+}
+
+/// A borrowed slice: events copy what they keep.
+#[derive(Clone, Copy)]
+struct Copied;
+
+impl Source for Copied {
+    const SHARES: bool = false;
+
+    #[inline(always)]
+    fn share(self, _text: &mut Option<ChunkText>, _part: &[u8]) -> Option<ByteString> {
+        None
+    }
+}
+
+/// A [`Bytes`] chunk: events share it.
+#[derive(Clone, Copy)]
+struct Shared<'a>(&'a Bytes);
+
+impl Source for Shared<'_> {
+    const SHARES: bool = true;
+
+    #[inline(always)]
+    fn share(self, text: &mut Option<ChunkText>, part: &[u8]) -> Option<ByteString> {
+        let chunk = self.0;
+        // A part from the parser's own buffers (a line cut by a chunk boundary) lies outside
+        // the chunk, and is not shared.
+        let start = (part.as_ptr() as usize).checked_sub(chunk.as_ptr() as usize)?;
+        let end = start.checked_add(part.len())?;
+        if end > chunk.len() {
+            return None;
+        }
+        let origin = (chunk.as_ptr() as usize, chunk.len());
+        let text = match text {
+            Some(text) if text.origin == origin => text,
+            _ => text.insert(ChunkText::of(chunk, origin)),
+        };
+        // `None` past the valid prefix: that part is copied, and decoded with replacements.
+        let part = text.text.get(start..end)?;
+        Some(text.text.slice_ref(part))
+    }
+}
+
+/// The chunk events share, checked as UTF-8 once (its valid prefix): checking each event's
+/// data on its own costs more (a short string's check ends byte by byte), and a part of a
+/// checked string needs no check.
+#[derive(Clone)]
+struct ChunkText {
+    text: ByteString,
+    /// Where the chunk is (address, length): while `text` holds it, its bytes cannot change
+    /// and no other chunk can be there.
+    origin: (usize, usize),
+}
+
+impl ChunkText {
+    #[inline(never)]
+    fn of(chunk: &Bytes, origin: (usize, usize)) -> Self {
+        let text = ByteString::try_from(chunk.clone()).unwrap_or_else(|_| {
+            // A character cut by the chunk's end, or invalid bytes: the part before them.
+            let valid =
+                std::str::from_utf8(chunk).map_or_else(|error| error.valid_up_to(), str::len);
+            ByteString::try_from(chunk.slice(..valid)).unwrap_or_default()
+        });
+        Self { text, origin }
     }
 }
 
@@ -1019,5 +1220,93 @@ mod tests {
             out,
             [Ok(Item::Event(Event::new("a").with_last_event_id("41")))]
         );
+    }
+}
+
+#[cfg(test)]
+mod shared_tests {
+    use super::*;
+
+    /// Whether `part` lies inside `chunk`'s memory.
+    fn inside(part: &str, chunk: &Bytes) -> bool {
+        let (start, end) = (
+            chunk.as_ptr() as usize,
+            chunk.as_ptr() as usize + chunk.len(),
+        );
+        let at = part.as_ptr() as usize;
+        !part.is_empty() && start <= at && at + part.len() <= end
+    }
+
+    #[test]
+    fn a_plain_one_line_event_shares_its_chunk() {
+        let chunk = Bytes::from_static(b"data: hello\n\ndata: a\ndata: b\n\nevent: t\ndata: c\n\n");
+        let mut input = &chunk[..];
+        let mut parser = EventParser::new();
+        let mut events = Vec::new();
+        while let Some(item) = parser.next_item_shared(&chunk, &mut input) {
+            let Ok(Item::Event(event)) = item else {
+                panic!("only events expected: {item:?}");
+            };
+            events.push(event);
+        }
+        assert!(input.is_empty());
+        let shared: Vec<_> = events.iter().map(|e| inside(e.data(), &chunk)).collect();
+        // Only the one-line event without a type or an ID is a view of the chunk.
+        assert_eq!(shared, [true, false, false]);
+        assert_eq!(events[0], Event::new("hello"));
+        assert_eq!(events[1], Event::new("a\nb"));
+        assert_eq!(events[2], Event::new("c").with_type("t"));
+        // Once an ID is set, events carry it, so they copy.
+        let chunk = Bytes::from_static(b"id: 1\n\ndata: x\n\n");
+        let Some(Ok(Item::Event(event))) = parser.next_item_shared(&chunk, &mut &chunk[..]) else {
+            panic!("an event expected");
+        };
+        assert_eq!(event, Event::new("x").with_last_event_id("1"));
+        assert_eq!(event.clone().into_data(), "x");
+    }
+
+    #[test]
+    fn events_before_a_cut_or_invalid_character_still_share() {
+        // The chunk is checked as UTF-8 once: up to the character its end cuts (or the first
+        // invalid byte); events in that part share it, the others are copied and decoded.
+        let chunk = Bytes::from_static(b"data: \xC3\xA9t\xC3\xA9\n\ndata: \xFF\n\ndata: \xC3");
+        let mut input = &chunk[..];
+        let mut parser = EventParser::new();
+        let mut events = Vec::new();
+        while let Some(item) = parser.next_item_shared(&chunk, &mut input) {
+            if let Ok(Item::Event(event)) = item {
+                events.push(event);
+            }
+        }
+        let rest = Bytes::from_static(b"\xA9\n\n");
+        let mut input = &rest[..];
+        while let Some(item) = parser.next_item_shared(&rest, &mut input) {
+            if let Ok(Item::Event(event)) = item {
+                events.push(event);
+            }
+        }
+        let data: Vec<_> = events.iter().map(Event::data).collect();
+        assert_eq!(data, ["\u{e9}t\u{e9}", "\u{FFFD}", "\u{e9}"]);
+        assert!(inside(events[0].data(), &chunk));
+        assert!(!inside(events[1].data(), &chunk));
+    }
+
+    #[test]
+    fn an_event_is_five_words() {
+        assert!(size_of::<Event>() <= 5 * size_of::<usize>());
+    }
+
+    #[test]
+    fn a_type_after_the_data_still_applies() {
+        let chunk = Bytes::from_static(b"data: x\nevent: late\nid: 2\n\n");
+        let mut parser = EventParser::new();
+        let Some(Ok(Item::Event(event))) = parser.next_item_shared(&chunk, &mut &chunk[..]) else {
+            panic!("an event expected");
+        };
+        assert_eq!(
+            event,
+            Event::new("x").with_type("late").with_last_event_id("2")
+        );
+        assert_eq!(parser.last_event_id(), "2");
     }
 }

@@ -140,7 +140,7 @@ impl State {
                 return Poll::Ready(Next::Connect);
             };
             let mut input = conn.chunk.get(conn.pos..).unwrap_or_default();
-            let item = self.parser.next_item(&mut input);
+            let item = self.parser.next_item_shared(&conn.chunk, &mut input);
             conn.pos = conn.chunk.len() - input.len();
             match item {
                 Some(Ok(Item::Event(event))) => {

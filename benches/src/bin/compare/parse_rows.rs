@@ -27,7 +27,7 @@ fn corpus_named(which: &str) -> Corpus {
 /// sampling profiler sees enough of it) and prints the check.
 pub(crate) fn parse_once(who: &str, which: &str, chunk: usize, repeat: usize) -> ExitCode {
     let corpus = corpus_named(which);
-    let run = parse_fn(who, &corpus.bytes);
+    let run = parse_fn(who, &corpus.bytes, chunk);
     for _ in 1..repeat {
         std::hint::black_box(run(&corpus.bytes, chunk));
     }
@@ -36,10 +36,16 @@ pub(crate) fn parse_once(who: &str, which: &str, chunk: usize, repeat: usize) ->
     ExitCode::SUCCESS
 }
 
-/// The contender `who` (its key in the table), ready to run on `input`.
-fn parse_fn(who: &str, input: &[u8]) -> ParseFn {
+/// The contender `who` (its key in the table), ready to run on `input` in chunks of `chunk`
+/// bytes.
+fn parse_fn(who: &str, input: &[u8], chunk: usize) -> ParseFn {
     match who {
-        "ours" => Box::new(parse::ours),
+        // Its chunks are made here, outside the timing.
+        "ours" => {
+            let chunks = parse::bytes_chunks(input, chunk);
+            Box::new(move |_, _| parse::ours(&chunks))
+        }
+        "ours-slices" => Box::new(parse::ours_slices),
         "sse-core" => Box::new(parse::sse_core),
         "memchr" => Box::new(memchr_summary),
         "copy-floor" => Box::new(parse::copy_floor),
@@ -62,7 +68,7 @@ const LONG_LINE_WARM_UPS: usize = 3;
 /// untimed, then once timed, and prints the seconds and the summary, tab-separated.
 pub(crate) fn parse_time(who: &str, size: usize, chunk: usize) -> ExitCode {
     let corpus = corpus::long_line(size);
-    let run = parse_fn(who, &corpus.bytes);
+    let run = parse_fn(who, &corpus.bytes, chunk);
     for _ in 0..LONG_LINE_WARM_UPS {
         std::hint::black_box(run(&corpus.bytes, chunk));
     }
@@ -165,7 +171,16 @@ fn case_name(corpus: &Corpus, chunk: usize) -> String {
 /// The contenders of one case: the three parsers and the lower bounds that fit the corpus.
 fn contenders(corpus: &Corpus, chunk: usize, small_long: &Corpus) -> Vec<ParseContender> {
     let mut contenders = vec![
-        ParseContender::new("sse-client EventParser", "ours", ""),
+        ParseContender::new(
+            "sse-client EventParser",
+            "ours",
+            "`Bytes` chunks (`next_item_shared`, as `EventStream` and `Client`)",
+        ),
+        ParseContender::new(
+            "sse-client EventParser, slices",
+            "ours-slices",
+            "borrowed slices (`next_item`): events copy their data",
+        ),
         ParseContender::new("sse-core 0.2", "sse-core", ""),
         ParseContender::new("eventsource-stream 0.2", "eventsource-stream", ""),
         ParseContender::new(
@@ -193,8 +208,8 @@ fn contenders(corpus: &Corpus, chunk: usize, small_long: &Corpus) -> Vec<ParseCo
         1500 => 128 * 1024,
         _ => 8 * 1024,
     };
-    contenders[2].corpus = Some(corpus::long_line(size));
-    contenders[2].note = format!(
+    contenders[3].corpus = Some(corpus::long_line(size));
+    contenders[3].note = format!(
         "**on a {} KiB line only** (quadratic in the line length)",
         size / 1024
     );
@@ -246,7 +261,7 @@ fn measure_case(
     } else {
         contenders
             .iter()
-            .map(|c| parse_fn(c.key, &c.corpus.as_ref().unwrap_or(corpus).bytes))
+            .map(|c| parse_fn(c.key, &c.corpus.as_ref().unwrap_or(corpus).bytes, chunk))
             .collect()
     };
     let mut times = vec![Vec::with_capacity(repeats); contenders.len()];
