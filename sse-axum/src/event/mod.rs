@@ -300,6 +300,9 @@ impl Event {
     }
 
     /// The event's data, as given to [`data`](Event::data) (before splitting into lines).
+    ///
+    /// Long data whose line breaks are all LF is kept only as its `data:` lines (so that it is
+    /// not stored twice); the first call rebuilds it from them, once.
     pub fn data_str(&self) -> Option<&str> {
         self.inner.as_ref()?.get(Field::Data)
     }
@@ -419,7 +422,37 @@ mod tests {
             size_of::<Result<Event, EventError>>(),
             2 * size_of::<usize>()
         );
-        assert_eq!(size_of::<Inner>(), 184);
+        assert_eq!(size_of::<Inner>(), 208);
+    }
+
+    #[test]
+    fn long_data_with_lf_breaks_is_read_back_from_its_lines() {
+        let lines: Vec<String> = (0..40).map(|i| format!("line {i}")).collect();
+        let data = format!("{}\n\n x", lines.join("\n"));
+        let event = Event::new().data(&data);
+        assert_eq!(event.data_str(), Some(data.as_str()));
+        let mut wire: String = data
+            .split('\n')
+            .map(|l| {
+                if l.is_empty() {
+                    "data:\n".to_owned()
+                } else {
+                    format!("data: {l}\n")
+                }
+            })
+            .collect();
+        wire.push('\n');
+        assert_eq!(event.to_bytes(), wire);
+        // Once read, the data is kept; setting other data replaces it.
+        let other = data.replace("line", "row");
+        let event = event.data(&other);
+        assert_eq!(event.data_str(), Some(other.as_str()));
+        assert_eq!(event.clone().data("one").data_str(), Some("one"));
+        assert_eq!(event.clone(), Event::new().data(&other));
+        // With a CR the lines do not give the data back: it is kept as given.
+        let crlf = data.replace('\n', "\r\n");
+        assert_eq!(Event::new().data(&crlf).data_str(), Some(crlf.as_str()));
+        assert_eq!(Event::new().data(&crlf).to_bytes(), wire);
     }
 
     #[test]
