@@ -679,24 +679,29 @@ impl EventParser {
                 self.data_span = Some(shared);
                 return Ok(());
             }
-            if self.data.capacity() == 0 {
-                // Events of a stream tend to have similar sizes: one allocation of the
-                // previous event's size saves the regrowth (and copies) of multi-line data
-                // and of long lines cut by chunks; a smaller event gives back the rest at
-                // dispatch. (With room for the ID and the type, which join the data there.)
-                self.data = Vec::with_capacity(value.len().max(self.data_hint) + ID_ROOM);
-            }
+            self.start_data_buffer(value.len());
             self.data.extend_from_slice(value);
         }
         Ok(())
     }
 
+    /// Allocates the data buffer for an event whose first line is `first_len` bytes, unless
+    /// it has room already.
+    #[inline(always)]
+    fn start_data_buffer(&mut self, first_len: usize) {
+        if self.data.capacity() == 0 {
+            // Events of a stream tend to have similar sizes: one allocation of the previous
+            // event's size saves the regrowth (and copies) of multi-line data and of long
+            // lines cut by chunks; a smaller event gives back the rest at dispatch. (With
+            // room for the ID and the type, which join the data there.)
+            self.data = Vec::with_capacity(first_len.max(self.data_hint) + ID_ROOM);
+        }
+    }
+
     /// A second data line: the first one, shared so far, is copied into the data buffer.
     #[inline(never)]
     fn unshare_data(&mut self, first: &str) {
-        if self.data.capacity() == 0 {
-            self.data = Vec::with_capacity(first.len().max(self.data_hint) + ID_ROOM);
-        }
+        self.start_data_buffer(first.len());
         self.data.extend_from_slice(first.as_bytes());
     }
 
@@ -895,12 +900,8 @@ impl EventParser {
     #[inline(never)]
     fn take_new_id(&mut self) {
         self.new_id = NewId::Absent;
-        match std::str::from_utf8(&self.id_buffer) {
-            Ok(id) => id.clone_into(&mut self.last_event_id),
-            Err(_) => {
-                self.last_event_id = String::from_utf8_lossy(&self.id_buffer).into_owned();
-            }
-        }
+        // Into the string's own capacity: the usual ID needs no allocation.
+        (*String::from_utf8_lossy(&self.id_buffer)).clone_into(&mut self.last_event_id);
     }
 }
 
@@ -1227,6 +1228,20 @@ mod tests {
 mod shared_tests {
     use super::*;
 
+    /// The events `parser` gives for `chunk`, which must all be events.
+    fn shared_events(parser: &mut EventParser, chunk: &Bytes) -> Vec<Event> {
+        let mut input = &chunk[..];
+        let mut events = Vec::new();
+        while let Some(item) = parser.next_item_shared(chunk, &mut input) {
+            let Ok(Item::Event(event)) = item else {
+                panic!("only events expected: {item:?}");
+            };
+            events.push(event);
+        }
+        assert!(input.is_empty());
+        events
+    }
+
     /// Whether `part` lies inside `chunk`'s memory.
     fn inside(part: &str, chunk: &Bytes) -> bool {
         let (start, end) = (
@@ -1240,16 +1255,8 @@ mod shared_tests {
     #[test]
     fn a_plain_one_line_event_shares_its_chunk() {
         let chunk = Bytes::from_static(b"data: hello\n\ndata: a\ndata: b\n\nevent: t\ndata: c\n\n");
-        let mut input = &chunk[..];
         let mut parser = EventParser::new();
-        let mut events = Vec::new();
-        while let Some(item) = parser.next_item_shared(&chunk, &mut input) {
-            let Ok(Item::Event(event)) = item else {
-                panic!("only events expected: {item:?}");
-            };
-            events.push(event);
-        }
-        assert!(input.is_empty());
+        let events = shared_events(&mut parser, &chunk);
         let shared: Vec<_> = events.iter().map(|e| inside(e.data(), &chunk)).collect();
         // Only the one-line event without a type or an ID is a view of the chunk.
         assert_eq!(shared, [true, false, false]);
@@ -1258,11 +1265,9 @@ mod shared_tests {
         assert_eq!(events[2], Event::new("c").with_type("t"));
         // Once an ID is set, events carry it, so they copy.
         let chunk = Bytes::from_static(b"id: 1\n\ndata: x\n\n");
-        let Some(Ok(Item::Event(event))) = parser.next_item_shared(&chunk, &mut &chunk[..]) else {
-            panic!("an event expected");
-        };
-        assert_eq!(event, Event::new("x").with_last_event_id("1"));
-        assert_eq!(event.clone().into_data(), "x");
+        let events = shared_events(&mut parser, &chunk);
+        assert_eq!(events, [Event::new("x").with_last_event_id("1")]);
+        assert_eq!(events[0].clone().into_data(), "x");
     }
 
     #[test]
@@ -1270,21 +1275,9 @@ mod shared_tests {
         // The chunk is checked as UTF-8 once: up to the character its end cuts (or the first
         // invalid byte); events in that part share it, the others are copied and decoded.
         let chunk = Bytes::from_static(b"data: \xC3\xA9t\xC3\xA9\n\ndata: \xFF\n\ndata: \xC3");
-        let mut input = &chunk[..];
         let mut parser = EventParser::new();
-        let mut events = Vec::new();
-        while let Some(item) = parser.next_item_shared(&chunk, &mut input) {
-            if let Ok(Item::Event(event)) = item {
-                events.push(event);
-            }
-        }
-        let rest = Bytes::from_static(b"\xA9\n\n");
-        let mut input = &rest[..];
-        while let Some(item) = parser.next_item_shared(&rest, &mut input) {
-            if let Ok(Item::Event(event)) = item {
-                events.push(event);
-            }
-        }
+        let mut events = shared_events(&mut parser, &chunk);
+        events.extend(shared_events(&mut parser, &Bytes::from_static(b"\xA9\n\n")));
         let data: Vec<_> = events.iter().map(Event::data).collect();
         assert_eq!(data, ["\u{e9}t\u{e9}", "\u{FFFD}", "\u{e9}"]);
         assert!(inside(events[0].data(), &chunk));
@@ -1300,12 +1293,9 @@ mod shared_tests {
     fn a_type_after_the_data_still_applies() {
         let chunk = Bytes::from_static(b"data: x\nevent: late\nid: 2\n\n");
         let mut parser = EventParser::new();
-        let Some(Ok(Item::Event(event))) = parser.next_item_shared(&chunk, &mut &chunk[..]) else {
-            panic!("an event expected");
-        };
         assert_eq!(
-            event,
-            Event::new("x").with_type("late").with_last_event_id("2")
+            shared_events(&mut parser, &chunk),
+            [Event::new("x").with_type("late").with_last_event_id("2")]
         );
         assert_eq!(parser.last_event_id(), "2");
     }

@@ -541,7 +541,7 @@ fn data_lines(text: &str, mut put: impl FnMut(&str)) -> bool {
             }
         }
     }
-    // A CR at `start + at`: CR, LF and CRLF each end a line from here on.
+    // A CR ends the line at `start`: from here on CR, LF and CRLF each end a line.
     let base = start;
     // The last line ending was a CR: an LF right after it belongs to it.
     let mut after_cr = false;
