@@ -964,7 +964,9 @@ impl Source for Shared<'_> {
 struct ChunkText {
     text: ByteString,
     /// Where the chunk is (address, length): while `text` holds it, its bytes cannot change
-    /// and no other chunk can be there.
+    /// and no other chunk can be there. (An empty `text`, a chunk with no valid prefix, holds
+    /// nothing; a later chunk at the same place then finds it and copies its events, which is
+    /// correct, only slower.)
     origin: (usize, usize),
 }
 
